@@ -1,0 +1,381 @@
+"""The sale flow: POS sale + pending buyer data → issue (ledger) → print or not → OLED → outbox,
+and the void (註銷), cancel (作廢), allowance (折讓) and reprint (補印) flows.
+
+``Terminal`` holds no hardware itself: the ledger, printer, display, panel and uploader are injected by
+the composition root (``terminal.bootstrap``), and so are the clock and the random source. Every public
+method returns plain dicts shaped for the LAN API (shared/reference/interfaces.md §1).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import random
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from terminal.core import screens
+from terminal.core.carriers import BuyerTaxId, Carrier, Donation, classify_scan
+from terminal.core.errors import CannotIssue, TerminalError, ValidationError
+from terminal.core.invoice import Seller, parse_sale
+from terminal.core.messages import AllowanceLine
+from terminal.core.numbers import InvoiceNumber
+
+log = logging.getLogger("receipt_terminal")
+
+
+class NotFound(TerminalError):
+    code = "not_found"
+    message_zh = "查無資料"
+
+
+class Conflict(TerminalError):
+    code = "conflict"
+    message_zh = "資料衝突"
+
+
+def sale_fingerprint(body: Mapping[str, Any]) -> str:
+    """Canonical hash of a POS sale body: the same sale retried hashes the same."""
+    canon = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class PendingChoice:
+    choice: Carrier | Donation | BuyerTaxId
+    expires_at: float  # monotonic seconds
+
+
+class Terminal:
+    def __init__(self, cfg, *, ledger, printer, display, clock, rng: random.Random,
+                 panel=None, uploader=None, layout=None) -> None:
+        self.cfg = cfg
+        self.ledger = ledger
+        self.printer = printer
+        self.display = display
+        self.panel = panel
+        self.uploader = uploader
+        self.clock = clock
+        self.rng = rng
+        s = cfg.seller
+        self.seller = Seller(s.tax_id, s.name, s.address)
+        self._issue_lock = threading.Lock()
+        self._print_lock = threading.Lock()
+        self._pending: PendingChoice | None = None
+        self._last_error: TerminalError | None = None
+        self._last_number: str | None = None
+        if layout is None:
+            from terminal.core import receipt as layout
+        self.layout = layout
+
+    # ------------------------------------------------------------------ scanning
+    def handle_scan(self, raw: str) -> dict:
+        """A code from the scanner: becomes the pending buyer data, or beeps and says why."""
+        try:
+            choice = classify_scan(raw)
+        except ValidationError as exc:
+            log.info("scan rejected: %s", exc.code)
+            self._beep("reject")
+            self._show(screens.scan_rejected_screen(exc.message_zh, raw.strip()[:24]))
+            return {"accepted": False, "error": exc.as_dict()}
+        self._pending = PendingChoice(choice, self.clock.monotonic() + self.cfg.terminal.pending_seconds)
+        self._beep("accept")
+        self._show(screens.pending_screen(choice, self.cfg.terminal.pending_seconds))
+        return {"accepted": True, "kind": type(choice).__name__}
+
+    def clear_pending(self) -> None:
+        self._pending = None
+        self.refresh_display()
+
+    def _take_pending(self):
+        p, self._pending = self._pending, None
+        if p is None or p.expires_at < self.clock.monotonic():
+            return None
+        return p.choice
+
+    # ------------------------------------------------------------------ issuing
+    def check_can_issue(self) -> None:
+        if self.cfg.terminal.require_clock_sync and not self.clock.synchronized():
+            raise CannotIssue("the system clock is not synchronised (NTP); refusing to issue",
+                              code="clock_not_synchronized", message_zh="時間未同步，暫停開立")
+
+    def sale(self, body: Any) -> tuple[int, dict]:
+        sale = parse_sale(body)
+        fingerprint = sale_fingerprint(body)
+        with self._issue_lock:
+            existing = self.ledger.get_by_sale_id(sale.sale_id)
+            if existing is None:
+                self.check_can_issue()
+                sale = sale.with_scanned(self._take_pending())
+            try:
+                inv, created = self.ledger.issue(
+                    sale, now=self.clock.now(), seller=self.seller,
+                    random_code=lambda: self.rng.randrange(10000), sale_fingerprint=fingerprint,
+                    split_consumer_tax=self.cfg.terminal.split_consumer_tax)
+            except CannotIssue as exc:
+                self._set_error(exc)
+                raise
+        if created:
+            self._last_number = str(inv.number)
+            self._after_issue(inv)
+        rec = self.ledger.get_invoice(str(inv.number))
+        return (201 if created else 200), self.invoice_json(rec)
+
+    def _after_issue(self, inv) -> None:
+        number = str(inv.number)
+        if inv.prints_proof:
+            state = self._print_proof(number, reprint=False)
+            outcome = "printed" if state == "printed" else "queued"
+        else:
+            self.ledger.set_print_state(number, "not_printed", now=self.clock.now())
+            if self.cfg.printer.detail_slip and self.cfg.printer.connection != "none":
+                self._print_slip(inv)
+            outcome = "carrier" if inv.carrier else "donation"
+        self._clear_error()
+        self._show(screens.issued_screen(inv.number.printed, outcome))
+
+    def _print_proof(self, number: str, *, reprint: bool) -> str:
+        """Print the proof; returns the new print state. A failure queues the print (the invoice stays
+        issued; the number is never burnt for a printer problem)."""
+        rec = self.ledger.get_invoice(number)
+        reprint = reprint or rec.print_count >= 1
+        qr = rec.invoice.qr_codes(self.cfg.secrets.qr_aes_key, encoding=self.cfg.terminal.qr_encoding,
+                                  max_version=self.cfg.terminal.max_qr_version)
+        receipt = self.layout.proof_layout(rec.invoice, qr, store_name=self.cfg.seller.store_name,
+                                           reprint=reprint, test=self.cfg.terminal.test_mode,
+                                           footer=self.cfg.terminal.receipt_footer or None)
+        try:
+            with self._print_lock:
+                self.printer.print_receipt(receipt)
+        except TerminalError as exc:
+            log.warning("print of %s failed: %s", number, exc.code)
+            self.ledger.set_print_state(number, "queued", now=self.clock.now())
+            self._set_error(exc)
+            return "queued"
+        self.ledger.set_print_state(number, "printed", now=self.clock.now())
+        return "printed"
+
+    def _print_slip(self, inv) -> None:
+        try:
+            with self._print_lock:
+                self.printer.print_receipt(self.layout.detail_slip_layout(inv, store_name=self.cfg.seller.store_name))
+        except TerminalError as exc:  # a detail slip is a courtesy; never queue it
+            log.warning("detail slip for %s not printed: %s", inv.number, exc.code)
+
+    def retry_queued_prints(self) -> int:
+        done = 0
+        for number in self.ledger.queued_prints():
+            if self._print_proof(number, reprint=False) != "printed":
+                break
+            done += 1
+        return done
+
+    def reprint(self, number: str) -> dict:
+        rec = self._record(number)
+        if not rec.invoice.prints_proof:
+            raise ValidationError(f"invoice {number} went to a carrier or a donation: there is no proof to print",
+                                  code="no_printed_proof", message_zh="載具或捐贈發票不列印證明聯")
+        if rec.cancelled_at:
+            raise Conflict(f"invoice {number} is cancelled", code="invoice_cancelled", message_zh="發票已作廢")
+        state = self._print_proof(str(rec.invoice.number), reprint=True)
+        return {**self.invoice_json(self.ledger.get_invoice(str(rec.invoice.number))), "reprint_state": state}
+
+    def reprint_last(self) -> dict | None:
+        last = self.ledger.last_invoice()
+        if last is None or not last.invoice.prints_proof:
+            return None
+        return self.reprint(str(last.invoice.number))
+
+    # ------------------------------------------------------------------ corrections
+    def _record(self, number: str):
+        try:
+            InvoiceNumber.parse(number)
+        except ValidationError as exc:
+            raise NotFound(str(exc), code="not_found", field="number") from None
+        rec = self.ledger.get_invoice(number.replace("-", ""))
+        if rec is None:
+            raise NotFound(f"no invoice {number} in this terminal's ledger", code="not_found")
+        return rec
+
+    def cancel(self, number: str, body: Any) -> dict:
+        """作廢 (F0501)."""
+        reason = _reason(body)
+        rec = self._record(number)
+        with self._issue_lock:
+            self.ledger.cancel(str(rec.invoice.number), now=self.clock.now(), reason=reason)
+        return self.invoice_json(self.ledger.get_invoice(str(rec.invoice.number)))
+
+    def void(self, number: str, body: Any) -> dict:
+        """註銷 (F0701): withdraw the uploaded record; with corrected buyer data, re-issue the same number."""
+        reason = _reason(body)
+        rec = self._record(number)
+        corrected = None
+        if isinstance(body, Mapping) and body.get("corrected") is not None:
+            fix = body["corrected"]
+            if not isinstance(fix, Mapping):
+                raise ValidationError("corrected must be an object", code="malformed", field="corrected")
+            allowed = {"buyer_tax_id", "carrier", "donation_code"}
+            extra = set(fix) - allowed
+            if extra:
+                raise ValidationError(f"unknown field {sorted(extra)[0]!r}", code="unknown_field",
+                                      field=f"corrected.{sorted(extra)[0]}")
+            inv = rec.invoice
+            corrected = parse_sale({
+                "sale_id": inv.sale_id or str(inv.number),
+                "items": [{"name": i.name, "quantity": i.quantity, "unit_price": i.unit_price} for i in inv.items],
+                "total": inv.total, **{k: fix.get(k) for k in allowed}})
+        with self._issue_lock:
+            self.ledger.void(str(rec.invoice.number), now=self.clock.now(), reason=reason, corrected=corrected)
+        return self.invoice_json(self.ledger.get_invoice(str(rec.invoice.number)))
+
+    def allowance(self, number: str, body: Any) -> dict:
+        """折讓 (G0401): body {"lines": [{"line": 1, "quantity": 1, "amount": 45}]}."""
+        rec = self._record(number)
+        if not isinstance(body, Mapping) or not isinstance(body.get("lines"), list) or not body["lines"]:
+            raise ValidationError("lines must be a non-empty list", code="invalid_allowance", field="lines")
+        lines = []
+        for n, line in enumerate(body["lines"]):
+            if not isinstance(line, Mapping):
+                raise ValidationError(f"lines[{n}] must be an object", code="invalid_allowance", field=f"lines[{n}]")
+            vals = []
+            for key in ("line", "quantity", "amount"):
+                v = line.get(key)
+                if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                    raise ValidationError(f"lines[{n}].{key} must be a positive integer", code="invalid_allowance",
+                                          field=f"lines[{n}].{key}")
+                vals.append(v)
+            lines.append(AllowanceLine(*vals))
+        with self._issue_lock:
+            allowance_number = self.ledger.add_allowance(str(rec.invoice.number), lines, now=self.clock.now())
+        return {"allowance_number": allowance_number, "invoice_number": str(rec.invoice.number)}
+
+    def cancel_allowance(self, allowance_number: str, body: Any) -> dict:
+        reason = _reason(body)
+        with self._issue_lock:
+            self.ledger.cancel_allowance(allowance_number, now=self.clock.now(), reason=reason)
+        return {"allowance_number": allowance_number, "cancelled": True}
+
+    # ------------------------------------------------------------------ reading
+    def get_invoice(self, number: str) -> dict:
+        return self.invoice_json(self._record(number))
+
+    @staticmethod
+    def invoice_json(rec) -> dict:
+        inv = rec.invoice
+        return {
+            "invoice_number": str(inv.number), "period": inv.period.code,
+            "issued_at": inv.issued_at.isoformat(timespec="seconds"), "random_code": inv.random_code,
+            "total": inv.total, "sales_amount": inv.sales_amount, "tax_amount": inv.tax_amount,
+            "printed": rec.print_state == "printed", "print_state": rec.print_state,
+            "print_count": rec.print_count,
+            "carrier": {"type": inv.carrier.type, "id": inv.carrier.id} if inv.carrier else None,
+            "donation_code": inv.donation.code if inv.donation else None,
+            "buyer_tax_id": inv.buyer_tax_id, "sale_id": inv.sale_id,
+            "items": [{"name": i.name, "quantity": i.quantity, "unit_price": i.unit_price} for i in inv.items],
+            "cancelled_at": _iso(rec.cancelled_at), "voided_at": _iso(rec.voided_at),
+        }
+
+    def status(self) -> dict:
+        now = self.clock.now()
+        health = self.ledger.pool_health(now, warn_days=self.cfg.terminal.pool_warn_days)
+        backlog = self.ledger.outbox.backlog(now)
+        printer = self._printer_status()
+        return {
+            "time": now.isoformat(timespec="seconds"),
+            "clock": {"synchronized": bool(self.clock.synchronized()),
+                      "required": self.cfg.terminal.require_clock_sync},
+            "pool": {"period": health.period, "numbers_left": health.numbers_left,
+                     "issued_today": health.issued_today, "rate_per_day": health.rate_per_day,
+                     "runs_out_on": _iso(health.runs_out_on), "next_period_imported": health.next_period_imported,
+                     "next_period_warning": health.next_period_warning, "low": health.low},
+            "printer": printer,
+            "queued_prints": len(self.ledger.queued_prints()),
+            "uploads": {"pending": backlog.pending, "rejected": backlog.rejected,
+                        "oldest_pending_at": _iso(backlog.oldest_pending_at)},
+            "pending_scan": type(self._pending.choice).__name__ if self._pending else None,
+            "last_error": self._last_error.as_dict() if self._last_error else None,
+            "last_invoice": self._last_number,
+        }
+
+    def _printer_status(self) -> dict:
+        try:
+            st = self.printer.status()
+        except Exception as exc:  # a status query must never break /v1/status
+            return {"state": "unknown", "message": str(exc)}
+        return {"state": st.state, "message": st.message_en}
+
+    # ------------------------------------------------------------------ display and periodic work
+    def refresh_display(self) -> None:
+        if self._pending and self._pending.expires_at >= self.clock.monotonic():
+            left = int(self._pending.expires_at - self.clock.monotonic())
+            self._show(screens.pending_screen(self._pending.choice, left))
+            return
+        if self._last_error is not None:
+            self._show(screens.error_screen(self._last_error.code, self._last_error.message_zh))
+            return
+        try:
+            health = self.ledger.pool_health(self.clock.now(), warn_days=self.cfg.terminal.pool_warn_days)
+        except TerminalError as exc:
+            self._show(screens.error_screen(exc.code, exc.message_zh))
+            return
+        warnings = []
+        if not health.next_period_imported and health.next_period_warning:
+            warnings.append("下期字軌未匯入")
+        if self.cfg.terminal.require_clock_sync and not self.clock.synchronized():
+            warnings.append("時間未同步")
+        self._show(screens.ready_screen(health.period_label, health.numbers_left, health.days_left, warnings))
+
+    def tick(self) -> None:
+        """Periodic work from the service loop: expire the pending scan, retry queued prints, close
+        ended periods, refresh the OLED."""
+        if self._pending and self._pending.expires_at < self.clock.monotonic():
+            self._pending = None
+        now = self.clock.now()
+        try:
+            self.ledger.close_periods(now, head_ban=self.cfg.seller.head_ban, branch_ban=self.cfg.seller.tax_id)
+        except TerminalError as exc:
+            self._set_error(exc)
+        if self.ledger.queued_prints():
+            self.retry_queued_prints()
+        self.refresh_display()
+
+    def upload_now(self):
+        if self.uploader is None:
+            return None
+        return self.uploader.upload_once()
+
+    def _set_error(self, exc: TerminalError) -> None:
+        self._last_error = exc
+        self._beep("error")
+        if self.panel is not None:
+            self.panel.led("error")
+
+    def _clear_error(self) -> None:
+        self._last_error = None
+        if self.panel is not None:
+            self.panel.led("ok")
+
+    def _beep(self, kind: str) -> None:
+        if self.panel is not None:
+            self.panel.beep(kind)
+
+    def _show(self, screen) -> None:
+        if self.display is not None:
+            self.display.show(screen)
+
+
+def _reason(body: Any) -> str:
+    if not isinstance(body, Mapping):
+        raise ValidationError("the body must be a JSON object", code="malformed")
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= 20:
+        raise ValidationError("reason must be 1 to 20 characters", code="invalid_reason", field="reason")
+    return reason.strip()
+
+
+def _iso(value) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat(timespec="seconds") if isinstance(value, dt.datetime) else value.isoformat()
