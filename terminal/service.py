@@ -14,7 +14,7 @@ import logging
 import random
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from terminal.core import screens
 from terminal.core.carriers import BuyerTaxId, Carrier, Donation, classify_scan
@@ -340,6 +340,13 @@ class Terminal:
         if self.ledger.queued_prints():
             self.retry_queued_prints()
         self.refresh_display()
+
+    def test_print(self) -> None:
+        """The test-print button: a sample proof marked 測試; nothing is issued."""
+        from terminal.selftest import test_page
+
+        with self._print_lock:
+            test_page(self.cfg, self.printer, self.clock.now())
 
     def upload_now(self):
         if self.uploader is None:
