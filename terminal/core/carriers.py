@@ -17,9 +17,10 @@ MOBILE = "3J0002"
 CITIZEN = "CQ0001"
 CARRIER_TYPES = (MOBILE, CITIZEN)
 
-_MOBILE_RE = re.compile(r"^/[0-9A-Z.+\-]{7}$")
-_CITIZEN_RE = re.compile(r"^[A-Z]{2}\d{14}$")
-_DONATION_RE = re.compile(r"^\d{3,7}$")
+# Matched in full and ASCII only: "$" would let a trailing newline through and \d non-ASCII digits.
+_MOBILE_RE = re.compile(r"/[0-9A-Z.+\-]{7}", re.ASCII)
+_CITIZEN_RE = re.compile(r"[A-Z]{2}[0-9]{14}", re.ASCII)
+_DONATION_RE = re.compile(r"[0-9]{3,7}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -51,15 +52,15 @@ def _reject(message: str, zh: str, field: str | None) -> ValidationError:
 
 def validate_carrier(carrier_type: str, carrier_id: str, *, field: str = "carrier") -> Carrier:
     if carrier_type == MOBILE:
-        if not isinstance(carrier_id, str) or not _MOBILE_RE.match(carrier_id):
+        if not isinstance(carrier_id, str) or not _MOBILE_RE.fullmatch(carrier_id):
             hint = ""
-            if isinstance(carrier_id, str) and _MOBILE_RE.match(carrier_id.upper()):
+            if isinstance(carrier_id, str) and _MOBILE_RE.fullmatch(carrier_id.upper()):
                 hint = " (lowercase letters: set the scanner to standard Code 39, not Full ASCII)"
             raise _reject(f"mobile barcode {carrier_id!r} must be '/' followed by 7 of 0-9 A-Z . - +{hint}",
                           "手機條碼格式錯誤", f"{field}.id")
         return Carrier(MOBILE, carrier_id)
     if carrier_type == CITIZEN:
-        if not isinstance(carrier_id, str) or not _CITIZEN_RE.match(carrier_id):
+        if not isinstance(carrier_id, str) or not _CITIZEN_RE.fullmatch(carrier_id):
             raise _reject(f"citizen certificate carrier {carrier_id!r} must be 2 uppercase letters + 14 digits",
                           "自然人憑證條碼格式錯誤", f"{field}.id")
         return Carrier(CITIZEN, carrier_id)
@@ -68,7 +69,7 @@ def validate_carrier(carrier_type: str, carrier_id: str, *, field: str = "carrie
 
 
 def validate_donation(code: str, *, field: str = "donation_code") -> Donation:
-    if not isinstance(code, str) or not _DONATION_RE.match(code):
+    if not isinstance(code, str) or not _DONATION_RE.fullmatch(code):
         raise ValidationError(f"donation code {code!r} must be 3 to 7 digits", code="invalid_donation_code",
                               message_zh="愛心碼須為3至7位數字", field=field)
     return Donation(code)
@@ -78,7 +79,7 @@ def classify_scan(raw: str) -> BuyerChoice:
     """Classify one scanned code. Surrounding whitespace/CR/LF is ignored; anything else must match
     exactly one format, else ValidationError with code ``unrecognised_scan`` or the format's code."""
     if not isinstance(raw, str):
-        raise _reject("scan is not text", "無法辨識的條碼", None)
+        raise ValidationError("scan is not text", code="unrecognised_scan", message_zh="無法辨識的條碼")
     text = raw.strip()
     if not text:
         raise ValidationError("empty scan", code="unrecognised_scan", message_zh="條碼是空的")

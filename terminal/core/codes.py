@@ -92,7 +92,8 @@ def qr_head(number: InvoiceNumber, issued_on, random_code: str, sales: int, tota
 
 
 def qr_pair(head: str, items: Sequence[Item], *, encoding: int = ENCODING_UTF8,
-            custom_area: str = CUSTOM_AREA_UNUSED, max_version: int = MAX_QR_VERSION) -> QrPair:
+            custom_area: str = CUSTOM_AREA_UNUSED, max_version: int = MAX_QR_VERSION,
+            left_items: int | None = None) -> QrPair:
     """Split the item list between the left and right codes.
 
     The left code gets the head and a prefix of the items, the right code (``**`` + continuation) the
@@ -100,10 +101,15 @@ def qr_pair(head: str, items: Sequence[Item], *, encoding: int = ENCODING_UTF8,
     item counter says how many are in), and among those splits pick the smallest common version (never
     below V6); ties go to the fewest items on the left (at least one), as in the spec's own example.
     Sizes are computed from prefix sums, so a 9,999-line invoice costs no more than a short one.
+
+    ``left_items`` forces the split instead (all items recorded, that many on the left; e.g. all of
+    them, the spec's other layout); ValueError if the result does not fit ``max_version``.
     """
     if len(custom_area) != 10:
         raise ValueError("the merchant area of the QR code is exactly 10 characters")
     fields = [f"{qr_item_name(i.name)}:{i.quantity}:{i.unit_price}" for i in items]
+    if left_items is not None:
+        return _forced_pair(head, custom_area, fields, left_items, encoding, max_version)
     cap = QR_BYTE_CAPACITY_L[max_version - 1]
     sums = [0]
     for f in fields:
@@ -124,6 +130,17 @@ def qr_pair(head: str, items: Sequence[Item], *, encoding: int = ENCODING_UTF8,
             left, right = _compose(head, custom_area, fields, best[1], placed, len(items), encoding)
             return QrPair(left, right, best[0], placed, encoding)
     raise ValueError("the QR head alone does not fit the maximum QR version")
+
+
+def _forced_pair(head: str, custom_area: str, fields: list[str], k: int, encoding: int,
+                 max_version: int) -> QrPair:
+    if not (1 if fields else 0) <= k <= len(fields):
+        raise ValueError(f"left_items must be between 1 and the number of items ({len(fields)})")
+    left, right = _compose(head, custom_area, fields, k, len(fields), len(fields), encoding)
+    needed = [qr_version_for(_encoded_len(text, encoding)) for text in (left, right)]
+    if None in needed or max(needed) > max_version:
+        raise ValueError(f"{k} items on the left do not fit QR version {max_version}")
+    return QrPair(left, right, max(MIN_QR_VERSION, *needed), len(fields), encoding)
 
 
 def _prefix(head: str, custom_area: str, placed: int, total_items: int, encoding: int) -> str:

@@ -30,6 +30,10 @@ def f0401(inv: Invoice, *, printed: bool) -> mig.F0401:
     """F0401 for an issued invoice. ``printed`` says whether an original 證明聯 exists (PrintMark)."""
     if printed and not inv.prints_proof:
         raise ValidationError("an invoice on a carrier or donated has no printed proof", code="invalid_mig")
+    if not printed and inv.prints_proof:
+        # Turnkey rejects a B2C invoice with neither proof, carrier nor donation (reference, Appendix C)
+        raise ValidationError("an invoice without a carrier or donation is uploaded only once its proof is "
+                              "printed (PrintMark Y)", code="invalid_mig", field="printed")
     carrier = inv.carrier
     main = mig.InvoiceMain(
         invoice_number=str(inv.number), invoice_date=inv.issued_at.date(),

@@ -339,6 +339,39 @@ _CODE_OF = {cls: code for code, (_, cls, _) in SCHEMAS.items()}
 _CODE_OF_ROOT = {root: code for code, (root, _, _) in SCHEMAS.items()}
 
 
+# ---------------------------------------------------------------- rules across elements
+def _check_f0401(msg: F0401, path: str) -> None:
+    """Appendix C of the reference: Turnkey rejects a B2C invoice that is not exactly one of printed
+    proof, carrier or donation; the carrier and donation elements come in complete sets."""
+    m, path = msg.main, f"{path}/Main"
+    has_carrier = m.carrier_type is not None
+    if has_carrier != (m.carrier_id1 is not None) or has_carrier != (m.carrier_id2 is not None):
+        raise _fail(f"{path}/CarrierType", "CarrierType, CarrierId1 and CarrierId2 are given together or not at all")
+    donated = m.donate_mark == "1"
+    if donated != (m.npoban is not None):
+        raise _fail(f"{path}/NPOBAN", "NPOBAN is given exactly when DonateMark is 1")
+    if donated and m.buyer.identifier != "0" * 10:
+        raise _fail(f"{path}/DonateMark", "an invoice with a buyer tax ID cannot be donated")
+    if (m.print_mark == "Y") + has_carrier + donated != 1:
+        raise _fail(f"{path}/PrintMark", "a B2C invoice is exactly one of: printed proof (PrintMark Y), "
+                                         "a carrier, or a donation")
+
+
+def _check_e0402(msg: E0402, path: str) -> None:
+    """Blank ranges must be ordered pairs and must not overlap (the platform rejects the whole package)."""
+    previous_end = -1
+    for n, item in sorted(enumerate(msg.details), key=lambda p: p[1].invoice_begin_no):
+        p = f"{path}/Details/BranchTrackBlankItem[{n}]"
+        if item.invoice_begin_no > item.invoice_end_no:
+            raise _fail(f"{p}/InvoiceEndNo", "the range ends before it begins")
+        if int(item.invoice_begin_no) <= previous_end:
+            raise _fail(f"{p}/InvoiceBeginNo", "blank ranges overlap")
+        previous_end = int(item.invoice_end_no)
+
+
+_CROSS_RULES = {F0401: _check_f0401, E0402: _check_e0402}
+
+
 # ---------------------------------------------------------------- text conversion and rules
 def _fail(path: str, message: str) -> ValidationError:
     return ValidationError(f"{path}: {message}", code="invalid_mig", field=path)
@@ -350,7 +383,12 @@ def _to_text(rule: Rule, value: Any, path: str) -> str:
     elif rule.kind == "time":
         text = value.strftime("%H:%M:%S")
     elif rule.kind == "dec":
-        value = Decimal(value)
+        try:
+            value = Decimal(value)
+        except (TypeError, ValueError, InvalidOperation) as exc:
+            raise _fail(path, f"{value!r} is not a number") from exc
+        if not value.is_finite():
+            raise _fail(path, f"{value} is not a finite number")
         if value < 0:
             raise _fail(path, "MIG 4.1 amounts may not be negative")
         text = format(value.normalize(), "f") if value != value.to_integral() else str(int(value))
@@ -360,10 +398,17 @@ def _to_text(rule: Rule, value: Any, path: str) -> str:
     return text
 
 
+# Characters XML 1.0 cannot carry, plus CR, which parsers turn into LF (the round trip would change it).
+_NOT_XML = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _check_text(rule: Rule, text: str, path: str) -> None:
     if rule.max_len is not None and not rule.min_len <= len(text) <= rule.max_len:
         raise _fail(path, f"length must be {rule.min_len}..{rule.max_len}, got {len(text)}")
-    if rule.pattern is not None and not re.fullmatch(rule.pattern, text):
+    if _NOT_XML.search(text):
+        raise _fail(path, "contains a character XML cannot carry (control character or surrogate)")
+    # re.ASCII: MIG digits are 0-9 only; \d would also accept full-width and other scripts' digits
+    if rule.pattern is not None and not re.fullmatch(rule.pattern, text, re.ASCII):
         raise _fail(path, f"{text!r} does not match {rule.pattern}")
     if not text:
         raise _fail(path, "must not be empty")
@@ -416,6 +461,7 @@ def build(message: Any) -> bytes:
     root_tag, _, schema = SCHEMAS[code]
     root = ET.Element(root_tag, {"xmlns": namespace(code)})
     _build_into(root, schema, message, root_tag)
+    _check_across(message, root_tag)
     ET.indent(root, space="  ")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"
 
@@ -458,7 +504,9 @@ def _parse_node(el: ET.Element, ns: str, schema: tuple[Rule, ...], cls: type, pa
         else:
             if len(child):
                 raise _fail(p, "must not have child elements")
-            kwargs[rule.attr] = _from_text(rule, (child.text or "").strip(), p)
+            text = child.text or ""
+            # strings keep their exact text (xs:string preserves whitespace); dates and numbers collapse
+            kwargs[rule.attr] = _from_text(rule, text if rule.kind == "str" else text.strip(), p)
     for rule in schema[pos:]:
         if rule.required:
             raise _fail(f"{path}/{rule.tag}", "is mandatory")
@@ -481,7 +529,15 @@ def parse(data: bytes | str) -> Any:
     if ns != namespace(code):
         raise _fail(tag, f"namespace must be {namespace(code)}, got {ns or 'none'}")
     _, cls, schema = SCHEMAS[code]
-    return _parse_node(root, ns, schema, cls, tag)
+    message = _parse_node(root, ns, schema, cls, tag)
+    _check_across(message, tag)
+    return message
+
+
+def _check_across(message: Any, path: str) -> None:
+    rule = _CROSS_RULES.get(type(message))
+    if rule is not None:
+        rule(message, path)
 
 
 def message_code(message: Any) -> str:

@@ -9,8 +9,9 @@ from .errors import ValidationError
 from .period import Period
 
 BOOKLET = 50
-_NUMBER_RE = re.compile(r"^([A-Z]{2})(\d{8})$")
-_TRACK_RE = re.compile(r"^[A-Z]{2}$")
+# ASCII only and matched in full: a trailing newline or non-ASCII digits (int() accepts "١") are errors.
+_NUMBER_RE = re.compile(r"([A-Z]{2})-?([0-9]{8})", re.ASCII)
+_TRACK_RE = re.compile(r"[A-Z]{2}", re.ASCII)
 
 
 @dataclass(frozen=True, order=True)
@@ -18,11 +19,17 @@ class InvoiceNumber:
     track: str  # the two letters (字軌)
     serial: int  # 0 .. 99_999_999
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.track, str) and _TRACK_RE.fullmatch(self.track)
+                and isinstance(self.serial, int) and 0 <= self.serial <= 99_999_999):
+            raise ValidationError(f"invalid invoice number {self.track!r}/{self.serial!r}: expected 2 "
+                                  "uppercase letters and a serial of 0..99999999", code="invalid_invoice_number",
+                                  message_zh="發票號碼格式錯誤")
+
     @classmethod
     def parse(cls, text: str) -> "InvoiceNumber":
         """Accepts ``AB12345678`` and the printed form ``AB-12345678``."""
-        raw = (text or "").strip().replace("-", "", 1) if isinstance(text, str) else ""
-        m = _NUMBER_RE.match(raw)
+        m = _NUMBER_RE.fullmatch(text.strip()) if isinstance(text, str) else None
         if not m:
             raise ValidationError(f"invalid invoice number {text!r}: expected 2 uppercase letters + "
                                   "8 digits, e.g. AB12345678", code="invalid_invoice_number",
@@ -48,7 +55,7 @@ class NumberRange:
     end: int
 
     def __post_init__(self) -> None:
-        if not _TRACK_RE.match(self.track or ""):
+        if not (isinstance(self.track, str) and _TRACK_RE.fullmatch(self.track)):
             raise ValidationError(f"invalid track {self.track!r}: expected 2 uppercase letters",
                                   code="invalid_range")
         if not (0 <= self.start <= self.end <= 99_999_999):

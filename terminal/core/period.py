@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .errors import ValidationError
 
 ROC_OFFSET = 1911
-_CODE_RE = re.compile(r"^(\d{3})(02|04|06|08|10|12)$")
+_CODE_RE = re.compile(r"([0-9]{3})(02|04|06|08|10|12)", re.ASCII)
 
 
 def roc_year(d: dt.date) -> int:
@@ -53,7 +53,7 @@ class Period:
     @classmethod
     def parse(cls, code: str) -> "Period":
         """Parse the 5-digit code (``11310``)."""
-        m = _CODE_RE.match(code or "")
+        m = _CODE_RE.fullmatch(code) if isinstance(code, str) else None
         if not m:
             raise ValidationError(f"invalid period code {code!r}: expected ROC year (3 digits) + even "
                                   "month, e.g. 11310", code="invalid_period")
@@ -78,7 +78,11 @@ class Period:
 
     @property
     def last_day(self) -> dt.date:
-        return self.next().first_day - dt.timedelta(days=1)
+        return self._day_after() - dt.timedelta(days=1)
+
+    def _day_after(self) -> dt.date:
+        # computed directly, not via next(), which has no Period after ROC 999
+        return dt.date(self.year + 1, 1, 1) if self.end_month == 12 else dt.date(self.year, self.end_month + 1, 1)
 
     def contains(self, d: dt.date) -> bool:
         return self.first_day <= d <= self.last_day
@@ -92,11 +96,11 @@ class Period:
     def cancel_deadline(self) -> dt.date:
         """Last day an invoice of this period may be voided (作廢): the VAT filing deadline, the 15th
         of the month after the period. After it only an allowance (折讓) is possible."""
-        return self.next().first_day.replace(day=15)
+        return self._day_after().replace(day=15)
 
     def blank_report_deadline(self) -> dt.date:
         """Legal deadline for the E0402 blank-number report: the 10th of the next period's first month."""
-        return self.next().first_day.replace(day=10)
+        return self._day_after().replace(day=10)
 
     def __str__(self) -> str:
         return self.code
