@@ -104,8 +104,8 @@ def g0401(inv: Invoice, allowance_number: str, at: dt.datetime, lines: Sequence[
         details.append(mig.AllowanceItem(
             original_invoice_date=inv.issued_at.date(), original_invoice_number=str(inv.number),
             original_description=item.name, quantity=Decimal(line.quantity), unit=unit,
-            unit_price=Decimal(untaxed) / Decimal(line.quantity) if untaxed % line.quantity else
-            Decimal(untaxed // line.quantity),
+            # MIG decimals carry at most 7 places; 95 / 3 must not become a 28-digit fraction
+            unit_price=(Decimal(untaxed) / Decimal(line.quantity)).quantize(Decimal("1E-7")).normalize(),
             amount=Decimal(untaxed), tax=Decimal(tax), allowance_sequence_number=str(n),
             tax_type=TAX_TAXABLE, original_sequence_number=f"{line.line_no:04d}"))
     main = mig.AllowanceMain(allowance_number, at.date(), _seller(inv.seller), _buyer(inv.buyer_tax_id))

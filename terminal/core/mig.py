@@ -423,11 +423,13 @@ def _from_text(rule: Rule, text: str, path: str) -> Any:
             return dt.datetime.strptime(text, "%H:%M:%S").time()
         if rule.kind == "dec":
             value = Decimal(text)
-            if value < 0 or not value.is_finite():
-                raise _fail(path, "amount must be a non-negative number")
-            return value
     except (ValueError, InvalidOperation) as exc:
         raise _fail(path, f"{text!r} is not a valid {rule.kind}") from exc
+    if rule.kind == "dec":
+        # outside the try: a ValidationError is a ValueError and would lose its reason there
+        if not value.is_finite() or value < 0:
+            raise _fail(path, f"{text!r}: amount must be a non-negative number")
+        return value
     return text
 
 
@@ -481,12 +483,12 @@ def _parse_node(el: ET.Element, ns: str, schema: tuple[Rule, ...], cls: type, pa
             raise _fail(f"{path}/{child.tag}", "element without the message namespace")
         if tag not in expected:
             raise _fail(f"{path}/{tag}", "unexpected element")
-        while pos < len(schema) and schema[pos].tag != tag:
+        if all(r.tag != tag for r in schema[pos:]):
+            raise _fail(f"{path}/{tag}", "out of order or repeated")
+        while schema[pos].tag != tag:
             if schema[pos].required:
                 raise _fail(f"{path}/{schema[pos].tag}", "is mandatory (missing or out of order)")
             pos += 1
-        if pos == len(schema):
-            raise _fail(f"{path}/{tag}", "out of order or repeated")
         rule = schema[pos]
         pos += 1
         p = f"{path}/{tag}"
