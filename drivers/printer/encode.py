@@ -1,0 +1,160 @@
+"""Receipts as ESC/POS bytes, in one of the printer modes (see README.md, "Modes"):
+
+* ``raster``: every slip is one picture (text rastered with a CJK font); any ESC/POS printer with
+  ``GS v 0`` prints it the same, whatever its code page.
+* ``big5`` (``gb18030`` for mainland firmware): text in the printer's own font, in Chinese mode
+  (``FS &`` … ``FS .``); the barcode, the QR pair, a logo and any line the code page cannot encode are
+  rastered. Native ``GS ( k`` QR codes are never used: the printer picks their version itself and prints
+  each on its own line, while the spec wants two codes of one forced version side by side.
+
+Pictures are sent as ``GS v 0`` bands of the inked rows only, each cut to its last inked byte; blank
+rows become ``ESC J`` feeds. The whole job is encoded in memory (python-escpos ``Dummy``, with the
+real printer's profile) before any byte goes out, so a rendering error never leaves half a receipt.
+"""
+from __future__ import annotations
+
+from PIL import Image
+
+from terminal.core.receipt import Barcode39, Columns, Cut, Feed, Logo, QrCodes, Receipt, Rule, Text
+
+from .raster import DOTS_PER_MM, RasterRenderer
+from .textfit import fit
+
+ESC, GS, FS = b"\x1b", b"\x1d", b"\x1c"
+INIT = ESC + b"@"
+CHINESE_ON, CHINESE_OFF = FS + b"&", FS + b"."
+CUT_AFTER_FEED = GS + b"V" + bytes((66, 0))  # function B: feed to the cutter, then partial cut
+MODES = {"raster": None, "big5": "cp950", "gb18030": "gb18030"}
+MAX_BAND_ROWS = 255
+BAND_HEADER = 8  # GS v 0 m xL xH yL yH
+
+
+def raster_bytes(img: Image.Image, *, double_height: bool = True) -> bytes:
+    """A 1-bit picture as ``GS v 0`` bands of its inked rows and ``ESC J`` feeds for the blank ones.
+
+    A blank gap is kept inside a band when that is cheaper than closing the band and opening a new
+    one; each band is as wide as its rightmost inked byte (pictures start at the left margin). With
+    ``double_height``, a band whose rows come in identical pairs is sent once at double height
+    (``GS v 0`` m=2), which is exact, not an approximation."""
+    wb = (img.width + 7) // 8
+    packed = img.convert("L").point(lambda v: 255 - v).convert("1", dither=Image.Dither.NONE).tobytes()
+    rows = [packed[i * wb:(i + 1) * wb] for i in range(img.height)]
+    used = [len(r.rstrip(b"\0")) for r in rows]
+    out, y = bytearray(), 0
+    while y < len(rows):
+        if not used[y]:
+            end = y
+            while end < len(rows) and not used[end]:
+                end += 1
+            out += feed_bytes(end - y)
+            y = end
+            continue
+        end, width = y, 0
+        while end < len(rows) and end - y < MAX_BAND_ROWS:
+            if used[end]:
+                width = max(width, used[end])
+                end += 1
+                continue
+            gap = end
+            while gap < len(rows) and not used[gap]:
+                gap += 1
+            if gap == len(rows) or (gap - end) * width > BAND_HEADER + 3 or gap - y > MAX_BAND_ROWS:
+                break
+            end = gap
+        band = [r[:width] for r in rows[y:end]]
+        mode = 0
+        if double_height and len(band) % 2 == 0 and band[0::2] == band[1::2]:
+            band, mode = band[0::2], 2  # rows repeat in pairs (barcode, double-height text): half the bytes
+        out += GS + b"v0" + bytes((mode, width & 0xFF, width >> 8, len(band) & 0xFF, len(band) >> 8))
+        out += b"".join(band)
+        y = end
+    return bytes(out)
+
+
+def feed_bytes(dots: int) -> bytes:
+    out = bytearray()
+    while dots > 0:
+        n = min(dots, 255)
+        out += ESC + b"J" + bytes((n,))
+        dots -= n
+    return bytes(out)
+
+
+class Encoder:
+    """Turns receipts into the bytes of one printer.
+
+    :param mode: ``raster``, ``big5`` or ``gb18030``.
+    :param profile: the python-escpos profile of the printer (decides whether it has a cutter).
+    :param tear_feed_mm: paper fed after a slip on printers without a cutter, to clear the tear bar.
+    """
+
+    def __init__(self, *, mode: str = "raster", font_path: str | None = None, width_dots: int = 384,
+                 profile=None, tear_feed_mm: float = 12.0) -> None:
+        if mode not in MODES:
+            raise ValueError(f"printer mode must be one of {sorted(MODES)}, got {mode!r}")
+        self.mode = mode
+        self.codec = MODES[mode]
+        self.renderer = RasterRenderer(font_path, width_dots)
+        self.profile = profile
+        self.tear_feed_mm = tear_feed_mm
+
+    def encode(self, receipt: Receipt) -> bytes:
+        from escpos.printer import Dummy
+
+        out = Dummy()
+        if self.profile is not None:
+            out.profile = self.profile
+        out._raw(INIT)
+        if self.codec is None:
+            for slip in self.renderer.slips(receipt):
+                out._raw(raster_bytes(slip))
+                self._cut(out)
+        else:
+            self._native(out, receipt)
+        return out.output
+
+    def _native(self, out, receipt: Receipt) -> None:
+        out._raw(CHINESE_ON)
+        style = (1, 1, False)  # width, height, bold after ESC @
+        # one column short of the paper: a line that fills the paper exactly and then gets LF is fed
+        # twice by many printers
+        cols = self.renderer.cols - 1
+        for op in receipt.ops:
+            if isinstance(op, (Text, Columns)):
+                for line in fit(op, cols):
+                    try:
+                        data = line.padded().encode(self.codec)
+                    except UnicodeEncodeError:  # a character the printer's font lacks: raster the line
+                        out._raw(raster_bytes(self.renderer.text_line(line)))
+                        continue
+                    wanted = (line.size, line.height_factor, line.bold)
+                    if wanted != style:
+                        _set_style(out, *wanted)
+                        style = wanted
+                    out._raw(data + b"\n")
+            elif isinstance(op, Rule):
+                if style != (1, 1, False):
+                    _set_style(out, 1, 1, False)
+                    style = (1, 1, False)
+                out._raw(b"-" * cols + b"\n")
+            elif isinstance(op, Feed):
+                out._raw(feed_bytes(round(op.mm * DOTS_PER_MM)))
+            elif isinstance(op, (Barcode39, QrCodes, Logo)):
+                out._raw(raster_bytes(self.renderer.blocks(op)[0]))
+            elif isinstance(op, Cut):
+                self._cut(out)
+            else:
+                raise TypeError(f"not a receipt op: {op!r}")
+        out._raw(CHINESE_OFF)
+
+    def _cut(self, out) -> None:
+        if out.profile.supports("paperPartCut") or out.profile.supports("paperFullCut"):
+            out._raw(CUT_AFTER_FEED)
+        else:
+            out._raw(feed_bytes(round(self.tear_feed_mm * DOTS_PER_MM)))
+
+
+def _set_style(out, width: int, height: int, bold: bool) -> None:
+    """Character size for both single-byte (``GS !``) and Chinese characters (``FS !``), and bold."""
+    out.set(custom_size=True, width=width, height=height, bold=bold)
+    out._raw(FS + b"!" + bytes(((0x04 if width == 2 else 0) | (0x08 if height == 2 else 0),)))
