@@ -25,8 +25,9 @@ log = logging.getLogger("receipt_terminal.api")
 
 _STATUS_OF = [(NotFound, falcon.HTTP_404), (Conflict, falcon.HTTP_409), (CannotIssue, falcon.HTTP_503),
               (ValidationError, falcon.HTTP_422), (ConfigError, falcon.HTTP_503)]
+# Ledger rule violations that are conflicts with the invoice's current state (409), not bad input (422).
 _CONFLICT_CODES = {"sale_id_conflict", "already_cancelled", "already_voided", "invoice_cancelled",
-                   "has_allowances", "allowance_cancelled"}
+                   "invoice_voided", "allowances_active", "range_overlap"}
 
 
 def _error(resp: falcon.Response, status: str, code: str, message: str, field: str | None = None) -> None:
@@ -44,6 +45,8 @@ class _Errors:
                 break
         if exc.code in _CONFLICT_CODES:
             status = falcon.HTTP_409
+        elif exc.code == "not_found":
+            status = falcon.HTTP_404
         if exc.code in ("malformed", "unknown_field") and isinstance(exc, ValidationError):
             status = falcon.HTTP_400
         _error(resp, status, exc.code, exc.message, exc.field)

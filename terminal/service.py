@@ -13,11 +13,10 @@ import json
 import logging
 import random
 import threading
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from terminal.core import screens
-from terminal.core.carriers import BuyerTaxId, Carrier, Donation, classify_scan
+from terminal.core.pending import PendingBuyerData
 from terminal.core.errors import CannotIssue, TerminalError, ValidationError
 from terminal.core.invoice import Seller, parse_sale
 from terminal.core.messages import AllowanceLine
@@ -42,12 +41,6 @@ def sale_fingerprint(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
-@dataclass
-class PendingChoice:
-    choice: Carrier | Donation | BuyerTaxId
-    expires_at: float  # monotonic seconds
-
-
 class Terminal:
     def __init__(self, cfg, *, ledger, printer, display, clock, rng: random.Random,
                  panel=None, uploader=None, layout=None) -> None:
@@ -63,7 +56,7 @@ class Terminal:
         self.seller = Seller(s.tax_id, s.name, s.address)
         self._issue_lock = threading.Lock()
         self._print_lock = threading.Lock()
-        self._pending: PendingChoice | None = None
+        self.pending = PendingBuyerData(cfg.terminal.pending_seconds)
         self._last_error: TerminalError | None = None
         self._last_number: str | None = None
         if layout is None:
@@ -73,27 +66,20 @@ class Terminal:
     # ------------------------------------------------------------------ scanning
     def handle_scan(self, raw: str) -> dict:
         """A code from the scanner: becomes the pending buyer data, or beeps and says why."""
-        try:
-            choice = classify_scan(raw)
-        except ValidationError as exc:
+        outcome = self.pending.scan(raw, self.clock.monotonic())
+        if not outcome.accepted:
+            exc = outcome.error
             log.info("scan rejected: %s", exc.code)
             self._beep("reject")
-            self._show(screens.scan_rejected_screen(exc.message_zh, raw.strip()[:24]))
+            self._show(screens.scan_rejected_screen(exc.message_zh, raw))
             return {"accepted": False, "error": exc.as_dict()}
-        self._pending = PendingChoice(choice, self.clock.monotonic() + self.cfg.terminal.pending_seconds)
         self._beep("accept")
-        self._show(screens.pending_screen(choice, self.cfg.terminal.pending_seconds))
-        return {"accepted": True, "kind": type(choice).__name__}
+        self._show(screens.pending_screen(outcome.pending.choice, int(self.pending.hold_s)))
+        return {"accepted": True, "kind": type(outcome.pending.choice).__name__}
 
     def clear_pending(self) -> None:
-        self._pending = None
+        self.pending.clear()
         self.refresh_display()
-
-    def _take_pending(self):
-        p, self._pending = self._pending, None
-        if p is None or p.expires_at < self.clock.monotonic():
-            return None
-        return p.choice
 
     # ------------------------------------------------------------------ issuing
     def check_can_issue(self) -> None:
@@ -105,11 +91,10 @@ class Terminal:
         sale = parse_sale(body)
         fingerprint = sale_fingerprint(body)
         with self._issue_lock:
-            existing = self.ledger.get_by_sale_id(sale.sale_id)
-            if existing is None:
-                self.check_can_issue()
-                sale = sale.with_scanned(self._take_pending())
             try:
+                if self.ledger.get_by_sale_id(sale.sale_id) is None:
+                    self.check_can_issue()
+                    sale = sale.with_scanned(self.pending.take(self.clock.monotonic()))
                 inv, created = self.ledger.issue(
                     sale, now=self.clock.now(), seller=self.seller,
                     random_code=lambda: self.rng.randrange(10000), sale_fingerprint=fingerprint,
@@ -294,7 +279,7 @@ class Terminal:
             "queued_prints": len(self.ledger.queued_prints()),
             "uploads": {"pending": backlog.pending, "rejected": backlog.rejected,
                         "oldest_pending_at": _iso(backlog.oldest_pending_at)},
-            "pending_scan": type(self._pending.choice).__name__ if self._pending else None,
+            "pending_scan": _pending_kind(self.pending.current(self.clock.monotonic())),
             "last_error": self._last_error.as_dict() if self._last_error else None,
             "last_invoice": self._last_number,
         }
@@ -308,9 +293,9 @@ class Terminal:
 
     # ------------------------------------------------------------------ display and periodic work
     def refresh_display(self) -> None:
-        if self._pending and self._pending.expires_at >= self.clock.monotonic():
-            left = int(self._pending.expires_at - self.clock.monotonic())
-            self._show(screens.pending_screen(self._pending.choice, left))
+        current = self.pending.current(self.clock.monotonic())
+        if current is not None:
+            self._show(screens.pending_screen(current.choice, current.expires_in(self.clock.monotonic())))
             return
         if self._last_error is not None:
             self._show(screens.error_screen(self._last_error.code, self._last_error.message_zh))
@@ -330,8 +315,6 @@ class Terminal:
     def tick(self) -> None:
         """Periodic work from the service loop: expire the pending scan, retry queued prints, close
         ended periods, refresh the OLED."""
-        if self._pending and self._pending.expires_at < self.clock.monotonic():
-            self._pending = None
         now = self.clock.now()
         try:
             self.ledger.close_periods(now, head_ban=self.cfg.seller.head_ban, branch_ban=self.cfg.seller.tax_id)
@@ -355,6 +338,7 @@ class Terminal:
 
     def _set_error(self, exc: TerminalError) -> None:
         self._last_error = exc
+        self._show(screens.error_screen(exc.code, exc.message_zh))
         self._beep("error")
         if self.panel is not None:
             self.panel.led("error")
@@ -380,6 +364,10 @@ def _reason(body: Any) -> str:
     if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= 20:
         raise ValidationError("reason must be 1 to 20 characters", code="invalid_reason", field="reason")
     return reason.strip()
+
+
+def _pending_kind(p) -> str | None:
+    return None if p is None else type(p.choice).__name__
 
 
 def _iso(value) -> str | None:
