@@ -96,13 +96,16 @@ class EvdevScanner:
         ``fd``, ``read()`` (evdev events), ``grab()``, ``ungrab()``, ``close()`` and ``name``.
     :param retry_s: seconds between looks for an absent device.
     :param on_drop: called with a partial code that timed out (e.g. to beep).
+    :param on_connect: called with True when the scanner is opened and False when it is lost (e.g. to
+        show 找不到掃描器 on the OLED).
     """
 
     def __init__(self, *, match: Mapping, on_scan: Callable[[str], None], timeout_s: float = 0.3,
                  grab: bool = True, open_device: Callable[[], object] | None = None, retry_s: float = 1.0,
-                 on_drop: Callable[[str], None] | None = None, idle_poll_s: float = 0.5) -> None:
+                 on_drop: Callable[[str], None] | None = None, idle_poll_s: float = 0.5,
+                 on_connect: Callable[[bool], None] | None = None) -> None:
         self.match = check_match(match) if open_device is None else dict(match)
-        self.on_scan, self.on_drop = on_scan, on_drop
+        self.on_scan, self.on_drop, self.on_connect = on_scan, on_drop, on_connect
         self.timeout_s, self.grab, self.retry_s, self.idle_poll_s = timeout_s, grab, retry_s, idle_poll_s
         self._open = open_device or (lambda: find_input_device(self.match))
         self._device_name: str | None = None
@@ -133,6 +136,7 @@ class EvdevScanner:
             try:
                 if self.grab:
                     dev.grab()
+                self._notify(True)
                 self._read(dev, stop)
             except DeviceGone:
                 log.warning("scanner %s unplugged; waiting for it to come back", self._device_name)
@@ -145,6 +149,14 @@ class EvdevScanner:
             finally:
                 self._device_name = None
                 _close(dev, ungrab=self.grab)
+                self._notify(False)
+
+    def _notify(self, connected: bool) -> None:
+        if self.on_connect is not None:
+            try:
+                self.on_connect(connected)
+            except Exception:
+                log.exception("scanner connect handler failed")
 
     def _read(self, dev, stop: threading.Event) -> None:
         decoder = ScanDecoder(gap_s=self.timeout_s)

@@ -20,13 +20,16 @@ class SerialScanner:
     :param open_port: ``() -> serial port``; default ``serial.serial_for_url(port_or_url, ...)``.
     :param retry_s: seconds between attempts to reopen an absent port.
     :param on_drop: called with a partial code that timed out.
+    :param on_connect: called with True when the scanner is opened and False when it is lost (e.g. to
+        show 找不到掃描器 on the OLED).
     """
 
     def __init__(self, port_or_url: str, *, on_scan: Callable[[str], None], baudrate: int = 9600,
                  timeout_s: float = 0.3, open_port: Callable[[], object] | None = None, retry_s: float = 1.0,
-                 on_drop: Callable[[str], None] | None = None, idle_poll_s: float = 0.5) -> None:
+                 on_drop: Callable[[str], None] | None = None, idle_poll_s: float = 0.5,
+                 on_connect: Callable[[bool], None] | None = None) -> None:
         self.port_or_url, self.baudrate = port_or_url, baudrate
-        self.on_scan, self.on_drop = on_scan, on_drop
+        self.on_scan, self.on_drop, self.on_connect = on_scan, on_drop, on_connect
         self.timeout_s, self.retry_s, self.idle_poll_s = timeout_s, retry_s, idle_poll_s
         self._open = open_port or self._open_default
         self._connected = False
@@ -59,6 +62,7 @@ class SerialScanner:
             self._connected = True
             log.info("scanner connected on %s", self.port_or_url)
             try:
+                self._notify(True)
                 self._read(port, stop)
             except (serial.SerialException, OSError) as e:
                 log.warning("scanner port %s lost (%s); waiting for it to come back", self.port_or_url, e)
@@ -69,6 +73,14 @@ class SerialScanner:
                     port.close()
                 except (serial.SerialException, OSError):
                     pass
+                self._notify(False)
+
+    def _notify(self, connected: bool) -> None:
+        if self.on_connect is not None:
+            try:
+                self.on_connect(connected)
+            except Exception:
+                log.exception("scanner connect handler failed")
 
     def _read(self, port, stop: threading.Event) -> None:
         decoder = ScanLineDecoder()
