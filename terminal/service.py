@@ -17,12 +17,17 @@ from typing import Any, Mapping
 
 from terminal.core import screens
 from terminal.core.pending import PendingBuyerData
+from terminal.core.vac_deadline import deadline_status
 from terminal.core.errors import CannotIssue, TerminalError, ValidationError
 from terminal.core.invoice import Seller, parse_sale
 from terminal.core.messages import AllowanceLine
 from terminal.core.numbers import InvoiceNumber
 
 log = logging.getLogger("receipt_terminal")
+ISSUED_HOLD_S = 10.0  # the issued / error screens stay up this long before the status screen returns
+ERROR_HOLD_S = 20.0
+PRINTER_POLL_S = 30.0  # printer status queries are real traffic on the printer's link: not every tick
+PRINTER_PROBLEMS_ZH = {"paper_out": "印表機缺紙", "cover_open": "印表機上蓋未關", "offline": "印表機未連線"}
 
 
 class NotFound(TerminalError):
@@ -59,6 +64,9 @@ class Terminal:
         self.pending = PendingBuyerData(cfg.terminal.pending_seconds)
         self._last_error: TerminalError | None = None
         self._last_number: str | None = None
+        self._hold_until = 0.0
+        self._printer_state = "unknown"
+        self._next_printer_poll = 0.0
         if layout is None:
             from terminal.core import receipt as layout
         self.layout = layout
@@ -71,7 +79,7 @@ class Terminal:
             exc = outcome.error
             log.info("scan rejected: %s", exc.code)
             self._beep("reject")
-            self._show(screens.scan_rejected_screen(exc.message_zh, raw))
+            self._show(screens.scan_rejected_screen(exc.message_zh, raw), hold_s=ERROR_HOLD_S)
             return {"accepted": False, "error": exc.as_dict()}
         self._beep("accept")
         self._show(screens.pending_screen(outcome.pending.choice, int(self.pending.hold_s)))
@@ -119,7 +127,7 @@ class Terminal:
                 self._print_slip(inv)
             outcome = "carrier" if inv.carrier else "donation"
         self._clear_error()
-        self._show(screens.issued_screen(inv.number.printed, outcome))
+        self._show(screens.issued_screen(inv.number.printed, outcome), hold_s=ISSUED_HOLD_S)
 
     def _print_proof(self, number: str, *, reprint: bool) -> str:
         """Print the proof; returns the new print state. A failure queues the print (the invoice stays
@@ -137,8 +145,10 @@ class Terminal:
         except TerminalError as exc:
             log.warning("print of %s failed: %s", number, exc.code)
             self.ledger.set_print_state(number, "queued", now=self.clock.now())
+            self._printer_state = getattr(getattr(exc, "status", None), "state", None) or exc.code
             self._set_error(exc)
             return "queued"
+        self._printer_state = "ok"
         self.ledger.set_print_state(number, "printed", now=self.clock.now())
         return "printed"
 
@@ -292,36 +302,60 @@ class Terminal:
         return {"state": st.state, "message": st.message_en}
 
     # ------------------------------------------------------------------ display and periodic work
-    def refresh_display(self) -> None:
-        current = self.pending.current(self.clock.monotonic())
-        if current is not None:
-            self._show(screens.pending_screen(current.choice, current.expires_in(self.clock.monotonic())))
-            return
-        if self._last_error is not None:
-            self._show(screens.error_screen(self._last_error.code, self._last_error.message_zh))
-            return
+    def status_screen(self):
+        """What the idle OLED shows: a blocking condition as an error, else the pool with warnings."""
+        now = self.clock.now()
         try:
-            health = self.ledger.pool_health(self.clock.now(), warn_days=self.cfg.terminal.pool_warn_days)
+            health = self.ledger.pool_health(now, warn_days=self.cfg.terminal.pool_warn_days)
+            backlog = self.ledger.outbox.backlog(now)
+            queued = len(self.ledger.queued_prints())
         except TerminalError as exc:
-            self._show(screens.error_screen(exc.code, exc.message_zh))
-            return
-        warnings = []
-        if not health.next_period_imported and health.next_period_warning:
-            warnings.append("下期字軌未匯入")
+            return screens.error_screen(exc.code, exc.message_zh)
         if self.cfg.terminal.require_clock_sync and not self.clock.synchronized():
-            warnings.append("時間未同步")
-        self._show(screens.ready_screen(health.period_label, health.numbers_left, health.days_left, warnings))
+            return screens.error_screen("clock_not_synchronized", "時間未同步，暫停開立")
+        if health.numbers_left == 0:
+            return screens.error_screen("no_numbers", "未收到發票號碼", "請匯入本期字軌")
+        warnings = []
+        if health.next_period_warning:
+            warnings.append("下期字軌未匯入")
+        if health.low:
+            warnings.append("號碼即將用完")
+        if self._printer_state in PRINTER_PROBLEMS_ZH:
+            warnings.append(PRINTER_PROBLEMS_ZH[self._printer_state])
+        if queued:
+            warnings.append(f"待列印 {queued} 張")
+        upload_state, _ = deadline_status(backlog, now)
+        if upload_state != "ok":
+            warnings.append("上傳逾期" if upload_state == "overdue" else "發票待上傳逾一天")
+        if backlog.rejected:
+            warnings.append(f"上傳被退回 {backlog.rejected} 筆")
+        return screens.ready_screen(health.period_label, health.numbers_left, health.days_left, warnings)
+
+    def refresh_display(self, *, force: bool = False) -> None:
+        mono = self.clock.monotonic()
+        current = self.pending.current(mono)
+        if current is not None:
+            self._show(screens.pending_screen(current.choice, current.expires_in(mono)))
+            return
+        if force or mono >= self._hold_until:
+            self._show(self.status_screen())
 
     def tick(self) -> None:
-        """Periodic work from the service loop: expire the pending scan, retry queued prints, close
-        ended periods, refresh the OLED."""
+        """Periodic work from the service loop: close ended periods, poll the printer now and then,
+        retry queued prints, refresh the OLED (transient screens stay up for their hold time)."""
         now = self.clock.now()
         try:
             self.ledger.close_periods(now, head_ban=self.cfg.seller.head_ban, branch_ban=self.cfg.seller.tax_id)
         except TerminalError as exc:
             self._set_error(exc)
-        if self.ledger.queued_prints():
+        mono = self.clock.monotonic()
+        if mono >= self._next_printer_poll:
+            self._next_printer_poll = mono + PRINTER_POLL_S
+            self._printer_state = self._printer_status()["state"]
+        if self.ledger.queued_prints() and self._printer_state not in PRINTER_PROBLEMS_ZH:
             self.retry_queued_prints()
+        if self.display is not None:
+            self.display.tick(mono)
         self.refresh_display()
 
     def test_print(self) -> None:
@@ -338,7 +372,7 @@ class Terminal:
 
     def _set_error(self, exc: TerminalError) -> None:
         self._last_error = exc
-        self._show(screens.error_screen(exc.code, exc.message_zh))
+        self._show(screens.error_screen(exc.code, exc.message_zh), hold_s=ERROR_HOLD_S)
         self._beep("error")
         if self.panel is not None:
             self.panel.led("error")
@@ -352,9 +386,10 @@ class Terminal:
         if self.panel is not None:
             self.panel.beep(kind)
 
-    def _show(self, screen) -> None:
+    def _show(self, screen, *, hold_s: float = 0.0) -> None:
         if self.display is not None:
             self.display.show(screen)
+        self._hold_until = self.clock.monotonic() + hold_s
 
 
 def _reason(body: Any) -> str:

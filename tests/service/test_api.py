@@ -232,3 +232,39 @@ def test_openapi_document_is_served_and_lists_every_route(rig):
                                  "/v1/invoices/{number}/void", "/v1/invoices/{number}/allowances",
                                  "/v1/allowances/{number}/cancel", "/v1/invoices/{number}/reprint",
                                  "/v1/status", "/v1/health"}
+
+
+def test_oled_holds_the_issued_screen_then_returns_to_status(rig):
+    rig.add_range()
+    rig.request("POST", "/v1/sales", SALE)
+    rig.terminal.tick()
+    assert rig.display.screen.kind == "issued"
+    assert "AB-12345600" in rig.display.screen.text and "請取發票" in rig.display.screen.text
+    rig.clock.advance(11)
+    rig.terminal.tick()
+    assert rig.display.screen.kind == "ready"
+    assert "剩餘號碼 99 張" in rig.display.screen.text
+
+
+def test_status_screen_warns_about_the_next_period_and_queued_prints(rig):
+    rig.add_range()
+    rig.clock.set(rig.clock.now().replace(month=10, day=29))  # 3 days before the next period, none imported
+    rig.printer.simulate("paper_out")
+    rig.request("POST", "/v1/sales", SALE)
+    rig.clock.advance(30)
+    rig.terminal.tick()
+    text = rig.display.screen.text
+    assert rig.display.screen.kind == "ready"
+    # three warnings (next period, paper out, one queued print): the first and a count fit on 128x64
+    assert "下期字軌未匯入" in text and "另有 2 項警告" in text
+    assert rig.terminal.status_screen() == rig.display.screen
+
+
+def test_unsynchronised_clock_is_a_standing_error_on_the_oled(rig):
+    rig.add_range()
+    rig.clock.synced = False
+    rig.terminal.tick()
+    assert rig.display.screen.kind == "error" and "時間未同步" in rig.display.screen.text
+    rig.clock.synced = True
+    rig.terminal.tick()
+    assert rig.display.screen.kind == "ready"
