@@ -20,9 +20,9 @@ import random
 from typing import Callable
 
 from terminal.core.ports import Outbox, OutboxMessage
-from terminal.core.vac_backoff import retry_delay
+from terminal.core.vac_backoff import check_schedule, retry_delay
 
-from .center import Ack, CenterClient, ResultCollector, UploadResult
+from .center import Ack, CenterClient, UploadResult
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class Uploader:
                  pending_recheck_s: float = 900, stop_after_outages: int = 3) -> None:
         if batch < 1 or stop_after_outages < 1 or pending_recheck_s <= 0:
             raise ValueError("batch and stop_after_outages must be >= 1, pending_recheck_s > 0")
-        retry_delay(1, rng, base_s=base_delay_s, max_s=max_delay_s)  # validates the delays early
+        check_schedule(base_delay_s, max_delay_s)
         self.outbox = outbox
         self.client = client
         self._clock = clock
@@ -58,8 +58,9 @@ class Uploader:
         """Collect answers that arrived (Turnkey), then send every due message once (at most ``limit``)."""
         started = self._clock()
         result = UploadResult()
-        if isinstance(self.client, ResultCollector):
-            result += self.client.collect_results(self.outbox, started)
+        collect = getattr(self.client, "collect_results", None)  # a ResultCollector (Turnkey)
+        if collect is not None:
+            result += collect(self.outbox, started)
         held: dict[str, dt.datetime] = {}  # key -> retry time of its unacknowledged earlier message
         outages = 0
         handled = 0

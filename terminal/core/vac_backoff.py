@@ -16,6 +16,12 @@ class RandomSource(Protocol):
 MIN_DELAY_S = 1.0
 
 
+def check_schedule(base_s: float, max_s: float) -> None:
+    """:raises ValueError: unless 0 < base_s <= max_s."""
+    if not 0 < base_s <= max_s:
+        raise ValueError(f"need 0 < base_s <= max_s, got base_s={base_s}, max_s={max_s}")
+
+
 def retry_delay(attempt: int, rng: RandomSource, *, base_s: float = 30.0, max_s: float = 3600.0) -> float:
     """Seconds to wait after the ``attempt``-th failed attempt (1-based) before trying again.
 
@@ -27,8 +33,7 @@ def retry_delay(attempt: int, rng: RandomSource, *, base_s: float = 30.0, max_s:
     """
     if attempt < 1:
         raise ValueError(f"attempt is 1-based, got {attempt}")
-    if base_s <= 0 or max_s < base_s:
-        raise ValueError(f"need 0 < base_s <= max_s, got base_s={base_s}, max_s={max_s}")
+    check_schedule(base_s, max_s)
     # 2**attempt overflows float for absurd attempt counts; the ceiling is reached long before
     ceiling = max_s if attempt > 64 else min(max_s, base_s * 2.0 ** (attempt - 1))
     return max(MIN_DELAY_S, ceiling / 2 + rng.random() * ceiling / 2)

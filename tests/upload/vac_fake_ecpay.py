@@ -92,11 +92,14 @@ class FakeEcpay:
         self._server: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> str:
+    def start(self, *, tls=None, port: int = 0) -> str:
+        """Serve on 127.0.0.1 (``tls``: an ``ssl.SSLContext`` for https); returns the base URL."""
         fake = self
+        self._tls = tls
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
             def do_POST(self) -> None:  # noqa: N802
                 fake._handle(self)
@@ -107,16 +110,29 @@ class FakeEcpay:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        scheme = "https" if tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def stop(self) -> None:
         self.release.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server = None
+
+    def pause(self) -> None:
+        """Close the listening socket: clients get "connection refused" (the state is kept)."""
+        self._port = self._server.server_address[1]
+        self.stop()
+        self.release.clear()
+
+    def resume(self) -> None:
+        self.start(tls=self._tls, port=self._port)
 
     def fail_next(self, *faults: Fault) -> None:
         with self.lock:

@@ -32,7 +32,10 @@ def _aware(value: dt.datetime, name: str) -> None:
 
 
 class MemoryOutbox:
-    def __init__(self) -> None:
+    def __init__(self, *, hold_later_of_a_key: bool = True) -> None:
+        """``hold_later_of_a_key``: do not return a message while an earlier one of its key (the F0401 of
+        an F0501) is unacknowledged — the strict reading of the port; False for the lenient reading."""
+        self._hold = hold_later_of_a_key
         self._rows: dict[int, _Row] = {}
         self._order: list[int] = []  # creation order: (created_at, id) ascending
         self._next_id = 1
@@ -73,7 +76,8 @@ class MemoryOutbox:
                 out.append(row.message)
                 if len(out) == limit:
                     break
-            blocked.add(key)
+            if self._hold:
+                blocked.add(key)
         return out
 
     def _open(self, message_id: int, at: dt.datetime) -> _Row:
