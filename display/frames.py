@@ -60,8 +60,16 @@ class PngFrameDisplay(OledDisplay):
         return out
 
     def _write(self, frame: Image.Image) -> None:
-        number, self._next = self._next, self._next + 1
+        try:
+            self._save(frame)
+        except FileNotFoundError:  # the directory was removed under us: recreate it, once
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._save(frame)
+
+    def _save(self, frame: Image.Image) -> None:
+        number = self._next
         frame.save(self.directory / f"{number:06d}.png")
+        self._next = number + 1
         tmp = self.directory / "latest.png.tmp"
         frame.save(tmp, format="PNG")
         os.replace(tmp, self.directory / "latest.png")  # readers never see a half-written file

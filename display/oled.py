@@ -68,6 +68,7 @@ class OledDisplay:
         self._dimmed = self._off = False
         self._pushed: Image.Image | None = None
         self.frames_pushed = 0
+        self.failed: str | None = None  # the last write error, until a write succeeds
 
     @property
     def screen(self) -> Screen | None:
@@ -79,7 +80,8 @@ class OledDisplay:
         return self._pushed
 
     def show(self, screen: Screen) -> bool:
-        """Show ``screen``; True if it was drawn, False if it was already showing."""
+        """Show ``screen``; True if it was drawn, False if it was already showing or the panel
+        could not be written (see ``failed``; the next call tries again)."""
         with self._lock:
             now = self._clock()
             if screen == self._screen:
@@ -87,32 +89,42 @@ class OledDisplay:
                 return False
             self._screen = screen
             self._frame = render_screen(screen, font_path=self.font_path)
-            self._activity(now)
-            self._offset = self._orbit_offset(now)
-            self._push()
+            try:
+                self._activity(now)
+                self._offset = self._orbit_offset(now)
+                self._push()
+            except OSError as e:
+                self._write_failed(e)
+                return False
             return True
 
     def wake(self) -> None:
         """Activity without a new screen (a button press): full contrast, panel on."""
         with self._lock:
             now = self._clock()
-            self._activity(now)
+            try:
+                self._activity(now)
+            except OSError as e:
+                self._write_failed(e)
             self.tick(now)
 
     def tick(self, now: float) -> None:
         """Idle housekeeping at ``now``: dim, switch off, or move the frame one orbit step."""
         with self._lock:
             idle = now - self._last_activity
-            if self.off_after_s is not None and idle >= self.off_after_s and not self._off:
-                self.device.hide()
-                self._off = True
-            if self.dim_after_s is not None and idle >= self.dim_after_s and not self._dimmed:
-                self.device.contrast(self.dim_contrast)
-                self._dimmed = True
-            offset = self._orbit_offset(now)
-            if self._frame is not None and offset != self._offset and not self._off:
-                self._offset = offset
-                self._push()
+            try:
+                if self.off_after_s is not None and idle >= self.off_after_s and not self._off:
+                    self.device.hide()
+                    self._off = True
+                if self.dim_after_s is not None and idle >= self.dim_after_s and not self._dimmed:
+                    self.device.contrast(self.dim_contrast)
+                    self._dimmed = True
+                offset = self._orbit_offset(now)
+                if self._frame is not None and offset != self._offset and not self._off:
+                    self._offset = offset
+                    self._push()
+            except OSError as e:
+                self._write_failed(e)
 
     def blank(self) -> None:
         """Clear the panel and switch it off (service stop); the next ``show`` switches it on."""
@@ -137,7 +149,7 @@ class OledDisplay:
 
     def status(self) -> dict:
         return {"screen": self._screen.kind if self._screen else None, "dimmed": self._dimmed,
-                "off": self._off, "offset": list(self._offset), "frames": self.frames_pushed}
+                "off": self._off, "offset": list(self._offset), "frames": self.frames_pushed, "error": self.failed}
 
     def _activity(self, now: float) -> None:
         self._last_activity = now
@@ -158,8 +170,19 @@ class OledDisplay:
         if self._offset != (0, 0):
             frame = ImageChops.offset(frame, *self._offset)
         self._output(frame)
+        if self.failed is not None:
+            log.info("OLED writes work again")
+            self.failed = None
         self._pushed = frame
         self.frames_pushed += 1
+
+    def _write_failed(self, e: OSError) -> None:
+        # An I2C error (loose cable, panel gone) must never fail a sale: log it once per outage
+        # and forget the screen so that the next show() draws it again.
+        if self.failed is None:
+            log.warning("OLED write failed: %s; retrying with the next screen", e)
+        self.failed = str(e)
+        self._screen = None
 
     def _output(self, frame: Image.Image) -> None:
         """Send one frame to the device (subclasses also record it)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import glob
 import logging
+import os
 import select
 import threading
 from typing import Callable, Mapping
@@ -66,23 +67,38 @@ def matches(match: Mapping, *, path: str, name: str, vendor: int, product: int, 
 
 
 def find_input_device(match: Mapping, *, list_devices: Callable[[], list[str]] | None = None,
-                      open_device: Callable[[str], object] | None = None):
-    """Open the first input device that ``match`` describes, or return None."""
+                      open_device: Callable[[str], object] | None = None, input_dir: str = "/dev/input"):
+    """Open the first input device that ``match`` describes, or return None.
+
+    :raises PermissionError: nothing matched and some input devices could not be opened for lack of
+        permission (the service user is not in group ``input``).
+    """
     import evdev
 
-    list_devices = list_devices or (lambda: evdev.list_devices(writable=False))
     open_device = open_device or evdev.InputDevice
-    paths = sorted(glob.glob(match["path"])) if "path" in match else list_devices()
+    if "path" in match:
+        paths = sorted(glob.glob(match["path"]))
+    elif list_devices is not None:
+        paths = list_devices()
+    else:
+        paths = sorted(glob.glob(os.path.join(input_dir, "event*")))
+    denied = []
     for path in paths:
         try:
             dev = open_device(path)
-        except OSError as e:
+        except PermissionError:
+            denied.append(path)
+            continue
+        except OSError as e:  # vanished between listing and opening, or not an input device
             log.debug("cannot open %s: %s", path, e)
             continue
         keys = set(dev.capabilities().get(EV_KEY, ()))
         if matches(match, path=path, name=dev.name, vendor=dev.info.vendor, product=dev.info.product, keys=keys):
             return dev
         dev.close()
+    if denied:
+        raise PermissionError(errno.EACCES, f"no permission to read {', '.join(denied)}: add the service user "
+                                            "to group input", denied[0])
     return None
 
 
@@ -117,20 +133,20 @@ class EvdevScanner:
 
     def run(self, stop: threading.Event) -> None:
         """Read until ``stop`` is set, waiting for the device whenever it is absent."""
-        missing_logged = False
+        problem = None  # logged once per kind of absence, not every retry
         while not stop.is_set():
             try:
                 dev = self._open()
+                absent = f"scanner not found ({self.match}); waiting for it"
             except OSError as e:
-                log.warning("scanner: cannot open input device: %s", e)
-                dev = None
+                dev, absent = None, f"scanner: cannot open input device: {e}"
             if dev is None:
-                if not missing_logged:
-                    log.warning("scanner not found (%s); waiting for it", self.match)
-                    missing_logged = True
+                if absent != problem:
+                    log.warning("%s", absent)
+                    problem = absent
                 stop.wait(self.retry_s)
                 continue
-            missing_logged = False
+            problem = None
             self._device_name = getattr(dev, "name", "?")
             log.info("scanner connected: %s", self._device_name)
             try:

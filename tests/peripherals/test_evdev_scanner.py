@@ -198,3 +198,34 @@ def test_open_scanner_builds_each_kind_and_checks_its_keys():
         with pytest.raises(ConfigError) as e:
             open_scanner(cfg, print)
         assert e.value.field == field, cfg
+
+
+def test_discovery_reports_devices_it_may_not_read(tmp_path):
+    for name in ("event0", "event5", "mouse0"):
+        (tmp_path / name).touch()
+
+    def open_device(path):
+        if path.endswith("event5"):
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return _fake_input("AT keyboard", 1, 1, KEYBOARD)
+
+    with pytest.raises(PermissionError, match="group input") as e:
+        find_input_device({"name": "barcode"}, open_device=open_device, input_dir=str(tmp_path))
+    assert e.value.filename == str(tmp_path / "event5")
+
+
+def test_an_absent_scanner_is_logged_once_while_retrying(caplog):
+    attempts = []
+    stop = threading.Event()
+
+    def opener():
+        attempts.append(1)
+        if len(attempts) == 5:
+            stop.set()
+        if len(attempts) >= 3:
+            raise PermissionError(errno.EACCES, "no permission to read /dev/input/event5")
+        return None
+
+    Scanner(match={}, on_scan=print, open_device=opener, retry_s=0.001).run(stop)
+    assert len(attempts) == 5
+    assert caplog.text.count("scanner not found") == 1 and caplog.text.count("no permission") == 1

@@ -219,3 +219,43 @@ def test_the_header_bus_comes_from_the_device_tree(tmp_path):
 def test_the_header_bus_defaults_to_1_without_a_device_tree(tmp_path):
     assert find_i2c_bus(_sysfs(tmp_path, None, {20: "/soc/i2c@7e205000"})) == 1
     assert find_i2c_bus(str(tmp_path / "nothing")) == 1
+
+
+class FlakyBus(RecordingInterface):
+    def __init__(self):
+        super().__init__()
+        self.broken = False
+
+    def data(self, data):
+        if self.broken:
+            raise OSError(121, "Remote I/O error")
+        super().data(data)
+
+    def command(self, *cmd):
+        if self.broken:
+            raise OSError(121, "Remote I/O error")
+        super().command(*cmd)
+
+
+def test_an_i2c_error_never_escapes_and_the_screen_is_redrawn_when_the_bus_is_back(caplog):
+    bus = FlakyBus()
+    oled = OledDisplay(ssd1306(serial_interface=bus), clock=Clock(), orbit_s=120)
+    bus.take()
+    bus.broken = True
+    assert oled.show(SCREENS["issued_printed"]) is False
+    assert oled.show(SCREENS["issued_printed"]) is False  # still failing: no exception, one log line
+    oled.tick(500.0)
+    assert oled.status()["error"] == "[Errno 121] Remote I/O error" and caplog.text.count("OLED write failed") == 1
+    bus.broken = False
+    assert oled.show(SCREENS["issued_printed"]) is True and oled.failed is None
+    assert bus.take()[1] == ssd1306_pages(render_screen(SCREENS["issued_printed"]))
+
+
+def test_frames_survive_their_directory_being_removed(tmp_path):
+    sim = PngFrameDisplay(tmp_path / "oled", clock=Clock())
+    sim.show(SCREENS["ready"])
+    for p in (tmp_path / "oled").iterdir():
+        p.unlink()
+    (tmp_path / "oled").rmdir()
+    sim.show(SCREENS["issued_printed"])
+    assert sorted(p.name for p in (tmp_path / "oled").iterdir()) == ["000002.png", "latest.png"]
