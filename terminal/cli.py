@@ -126,11 +126,13 @@ def cmd_run(args) -> int:
             sections["terminal"]["state_dir"] = str(args.state_dir)
             cfg = config_mod.Config(sections, path=cfg.path, secrets_path=cfg.secrets_path)
     built = bootstrap.build(cfg, simulate=args.simulate)
+    on_ready = None
     if args.demo:
         from terminal import demo_pos
 
-        demo_pos.start_after_ready(cfg, built, args.demo, port=args.port)
-    return runner.run(built, cfg, port=args.port)
+        def on_ready(url: str) -> None:
+            demo_pos.start(url, cfg.secrets.api_token, args.demo)
+    return runner.run(built, cfg, port=args.port, on_ready=on_ready)
 
 
 def _open_ledger(args):

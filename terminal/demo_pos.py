@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+import urllib.error
 import urllib.request
 
 log = logging.getLogger("receipt_terminal.demo")
@@ -36,17 +37,9 @@ def post_sales(url: str, token: str, count: int, *, prefix: str) -> list[dict]:
     return results
 
 
-def start_after_ready(cfg, built, count: int, *, port=None) -> None:
-    """Post ``count`` demo sales once the service prints READY (polls /v1/health)."""
-    def worker():
-        bind = "127.0.0.1" if cfg.api.bind in ("0.0.0.0", "::") else cfg.api.bind
-        url = f"http://{bind}:{port or cfg.api.port}"
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{url}/v1/health", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.05)  # waiting for our own server to bind; not a test timing
-        post_sales(url, cfg.secrets.api_token, count, prefix=f"DEMO-{int(time.time())}")
-
-    threading.Thread(target=worker, name="demo-pos", daemon=True).start()
+def start(url: str, token: str, count: int) -> threading.Thread:
+    """Post ``count`` demo sales to the service at ``url`` from a background thread."""
+    t = threading.Thread(target=post_sales, args=(url, token, count),
+                         kwargs={"prefix": f"DEMO-{time.strftime('%Y%m%d%H%M%S')}"}, name="demo-pos", daemon=True)
+    t.start()
+    return t

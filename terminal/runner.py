@@ -79,7 +79,7 @@ class Service:
         self.built.ledger.close()
 
 
-def run(built: Built, cfg, *, port: int | None = None) -> int:
+def run(built: Built, cfg, *, port: int | None = None, on_ready: Callable[[str], None] | None = None) -> int:
     svc = Service(built, cfg, port=port, ready_line=lambda s: (print(s), sys.stdout.flush()))
 
     def on_term(signum, frame):
@@ -87,7 +87,9 @@ def run(built: Built, cfg, *, port: int | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
-    svc.start()
+    url = svc.start()
+    if on_ready is not None:
+        on_ready(url)
     try:
         svc.loop()
     finally:
