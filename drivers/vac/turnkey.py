@@ -89,26 +89,26 @@ class TurnkeyClient:
         if mig.message_code(parsed) != kind:
             return Ack(False, reason=f"not handed to Turnkey: the payload is {mig.message_code(parsed)}, "
                                      f"the message says {kind}")
-        entry = self.journal.get(message.id)
-        if entry is not None and entry.state == HANDED:
-            return self._waiting(entry)
-        if entry is None:
-            reference = reference_of(parsed)
-            entry = HandOver(message.id, kind, reference,
-                             f"{kind}_{_UNSAFE.sub('-', reference)}_{message.id}_{message.attempts}.xml",
-                             CATEGORY[kind], WRITING, self._clock().isoformat())
-            self.journal.put(entry)
-        elif self._in_turnkey(entry):  # a crash came between the rename and the journal update
-            return self._handed(entry)
         target = self.src_dir(kind)
         try:
+            entry = self.journal.get(message.id)
+            if entry is not None and entry.state == HANDED:
+                return self._waiting(entry)
+            if entry is None:
+                reference = reference_of(parsed)
+                entry = HandOver(message.id, kind, reference,
+                                 f"{kind}_{_UNSAFE.sub('-', reference)}_{message.id}_{message.attempts}.xml",
+                                 CATEGORY[kind], WRITING, self._clock().isoformat())
+                self.journal.put(entry)
+            elif self._in_turnkey(entry):  # a crash came between the rename and the journal update
+                return self._handed(entry)
             target.mkdir(parents=True, exist_ok=True)
             write_atomic(target / entry.name, message.payload, staging=self._staging, durable=self._durable)
+            log.info("handed %s %s (message %d) to Turnkey as %s", kind, entry.reference, message.id, entry.name)
+            return self._handed(entry)
         except OSError as exc:
             return Ack(False, reason=f"cannot write into Turnkey's {target}: {exc.strerror or exc}",
                        retryable=True, outage=True)
-        log.info("handed %s %s (message %d) to Turnkey as %s", kind, entry.reference, message.id, entry.name)
-        return self._handed(entry)
 
     def _handed(self, entry: HandOver) -> Ack:
         entry = HandOver(**{**entry.__dict__, "state": HANDED})

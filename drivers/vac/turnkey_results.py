@@ -54,9 +54,13 @@ def _local(tag: str) -> str:
 
 
 def _child_text(el: Element, *names: str) -> str | None:
+    """The text of the first child named like ``names[0]``, else ``names[1]``, …"""
+    children = {}
     for child in el:
-        if _local(child.tag) in names:
-            return (child.text or "").strip()
+        children.setdefault(_local(child.tag), child)
+    for name in names:
+        if name in children:
+            return (children[name].text or "").strip()
     return None
 
 
@@ -116,12 +120,16 @@ def parse_results(data: bytes, *, type_hint: str | None = None, source: str = ""
             text = _child_text(el, "ErrorMessage", "ResultMessage", "Description") or ""
             records.append(_record(el, parents, type_hint, ref, accepted, code, text, where))
         elif name in ("Good", "Failed"):
-            for ref_el in el.iter():
-                if _local(ref_el.tag) in REFERENCE_TAGS and (ref_el.text or "").strip():
-                    records.append(_record(el, parents, type_hint, ref_el.text.strip(), name == "Good",
-                                           "" if name == "Good" else "Failed",
-                                           "" if name == "Good" else "listed as failed in the SummaryResult",
-                                           where))
+            for sub in el.iter():
+                if _local(sub.tag) in REFERENCE_TAGS:
+                    ref = (sub.text or "").strip()
+                else:
+                    track, year_month = _child_text(sub, "InvoiceTrack"), _child_text(sub, "YearMonth")
+                    ref = f"{year_month}:{track}" if track and year_month else ""
+                if ref:
+                    good = name == "Good"
+                    records.append(_record(el, parents, type_hint, ref, good, "" if good else "Failed",
+                                           "" if good else "listed as failed in the SummaryResult", where))
     if not records:
         raise ResultFileError(f"{kind} without any message reference{where}")
     return records
