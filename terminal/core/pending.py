@@ -57,7 +57,7 @@ class PendingBuyerData:
                  classify: Callable[[str], BuyerChoice] = classify_scan) -> None:
         if isinstance(hold_s, bool) or not isinstance(hold_s, (int, float)) or not 1 <= hold_s <= MAX_HOLD_S:
             raise ConfigError(f"pending buyer data hold time must be 1 to {MAX_HOLD_S:.0f} seconds, "
-                              f"got {hold_s!r}", field="scanner.pending_s")
+                              f"got {hold_s!r}", field="terminal.pending_seconds")
         self.hold_s = float(hold_s)
         self._classify = classify
         self._pending: PendingBuyer | None = None

@@ -96,7 +96,7 @@ def test_led_patterns(panel, factory):
     assert green.wait_states(3) == [False, True, False]
     states = red.wait_states(4)  # on, then off after the on-time, then on again
     assert states[:4] == [False, True, False, True]
-    assert red.states[2].timestamp == pytest.approx(0.5, abs=0.2)  # the 0.5 s on-time, roughly
+    assert 0.48 <= red.states[2].timestamp < 1.5  # on for the 0.5 s on-time (more if the machine is busy)
     panel.led("busy")
     assert red.wait_states(5)[-1] is False
     assert green.wait_states(6)[3:6] == [True, False, True]  # fast blink
@@ -114,7 +114,7 @@ def test_beeps(panel, factory, kind, states):
     panel.beep(kind)
     assert buzzer.wait_states(len(states)) == states
     on_s = BEEPS[kind][0]
-    assert buzzer.states[2].timestamp == pytest.approx(on_s, abs=0.15)
+    assert on_s - 0.02 <= buzzer.states[2].timestamp < on_s + 1.0  # on for its on-time (more if busy)
 
 
 def test_unknown_beep_and_a_panel_without_buzzer(factory):

@@ -60,4 +60,4 @@ def test_clear_drops_and_returns_the_choice():
 def test_hold_time_is_checked(hold):
     with pytest.raises(ConfigError) as e:
         PendingBuyerData(hold_s=hold)
-    assert e.value.field == "scanner.pending_s"
+    assert e.value.field == "terminal.pending_seconds"
