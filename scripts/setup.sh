@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv python3-dev gcc linux-libc-dev zbar-tools fonts-wqy-zenhei libusb-1.0-0 systemd)
+APT_PACKAGES=(python3-venv python3-dev gcc linux-libc-dev zbar-tools fonts-wqy-zenhei libusb-1.0-0 systemd strace)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
