@@ -46,6 +46,7 @@ class OledDisplay:
     :param orbit_s: seconds between 1 px shifts of the whole frame (None: no shift).
 
     Activity is a new screen or :meth:`wake`; it restores contrast and switches the panel back on.
+    Alert screens (errors) are never dimmed or switched off.
     :meth:`show` also runs the idle housekeeping, so a caller that re-shows its screen every second
     need not call :meth:`tick` itself. Thread-safe.
     """
@@ -111,7 +112,8 @@ class OledDisplay:
     def tick(self, now: float) -> None:
         """Idle housekeeping at ``now``: dim, switch off, or move the frame one orbit step."""
         with self._lock:
-            idle = now - self._last_activity
+            # an alert (error) stays bright for as long as it is shown; only the orbit continues
+            idle = 0.0 if self._screen is not None and self._screen.alert else now - self._last_activity
             try:
                 if self.off_after_s is not None and idle >= self.off_after_s and not self._off:
                     self.device.hide()

@@ -259,3 +259,12 @@ def test_frames_survive_their_directory_being_removed(tmp_path):
     (tmp_path / "oled").rmdir()
     sim.show(SCREENS["issued_printed"])
     assert sorted(p.name for p in (tmp_path / "oled").iterdir()) == ["000002.png", "latest.png"]
+
+
+def test_an_alert_screen_stays_bright_but_still_orbits():
+    device = dummy(width=128, height=64, mode="1")
+    oled = OledDisplay(device, clock=Clock(), dim_after_s=60, off_after_s=600, orbit_s=120)
+    oled.show(SCREENS["error_paper_out"])
+    oled.tick(1000.0)
+    assert oled.status()["dimmed"] is False and oled.status()["off"] is False
+    assert oled.status()["offset"] != [0, 0]
