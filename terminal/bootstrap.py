@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from terminal import config as config_mod
+from terminal.core.errors import TerminalError
 from terminal.core.numbers import NumberRange
 from terminal.core.period import Period
 from terminal.service import Terminal
@@ -52,30 +53,43 @@ def open_display(cfg, *, simulate: bool):
         return None
     from display import open_oled
 
-    return open_oled(cfg.section("oled"))
+    section = cfg.section("oled")
+    for key in ("dim_after_s", "off_after_s", "orbit_s"):  # 0 in the config file means "never"
+        section[key] = section[key] or None
+    try:
+        return open_oled(section)
+    except TerminalError as exc:  # a missing panel must not stop sales; the API and LEDs still report
+        log.error("OLED not available: %s", exc)
+        return None
 
 
 def open_panel(cfg, terminal_ref: Callable[[], Terminal], *, simulate: bool):
+    """Buttons, LEDs and buzzer; gpiozero's MockFactory in simulate mode."""
     if not cfg.gpio.enabled and not simulate:
         return None
     from drivers.gpio import CounterPanel
 
+    factory = None  # gpiozero's default (lgpio on Pi OS Bookworm)
     if simulate:
         from gpiozero.pins.mock import MockFactory, MockPWMPin
 
         factory = MockFactory(pin_class=MockPWMPin)
-    else:
-        factory = None  # gpiozero's default (lgpio on Pi OS Bookworm)
-    g = cfg.gpio
+    g, t = cfg.gpio, terminal_ref
     pins = {name: getattr(g, f"{name}_pin") for name in
             ("reprint", "clear", "test_print", "upload", "led_ok", "led_error", "buzzer")}
-    t = terminal_ref
-    return CounterPanel(pins, pin_factory=factory, hold_s={"reprint": g.hold_seconds, "test_print": g.hold_seconds,
-                                                           "upload": g.hold_seconds, "clear": 0.0},
-                        on_reprint=lambda: _safely(lambda: t().reprint_last()),
-                        on_clear=lambda: _safely(lambda: t().clear_pending()),
-                        on_test_print=lambda: _safely(lambda: t().test_print()),
-                        on_upload=lambda: _safely(lambda: t().upload_now()))
+    try:
+        return CounterPanel(pins, pin_factory=factory, **({"bounce_s": None} if simulate else {}),
+                            hold_s={"reprint": g.hold_seconds, "test_print": g.hold_seconds,
+                                    "upload": g.hold_seconds, "clear": 0.0},
+                            on_reprint=lambda: _safely(lambda: t().reprint_last()),
+                            on_clear=lambda: _safely(lambda: t().clear_pending()),
+                            on_test_print=lambda: _safely(lambda: t().test_print()),
+                            on_upload=lambda: _safely(lambda: t().upload_now()))
+    except Exception as exc:  # no GPIO (not a Pi, pins busy): sales go on without buttons and LEDs
+        if simulate:
+            raise
+        log.error("GPIO panel not available: %s", exc)
+        return None
 
 
 def open_uploader(cfg, ledger, clock, rng):

@@ -106,6 +106,8 @@ SCHEMA: dict[str, dict[str, Opt]] = {
         "mode": Opt(str, "raster", choices=("raster", "big5")),
         "font": Opt(str, ""),
         "detail_slip": Opt(bool, True),
+        "dsrdtr": Opt(bool, True),
+        "status_timeout": Opt(float, 0.5, lo=0.05, hi=10.0),
     },
     "oled": {
         "enabled": Opt(bool, True),
@@ -114,6 +116,9 @@ SCHEMA: dict[str, dict[str, Opt]] = {
         "address": Opt(int, 0x3C, lo=0x03, hi=0x77),
         "rotate": Opt(int, 0, choices=(0, 1, 2, 3)),
         "font": Opt(str, ""),
+        "dim_after_s": Opt(float, 60.0, lo=0.0, hi=86400.0),
+        "off_after_s": Opt(float, 0.0, lo=0.0, hi=86400.0),
+        "orbit_s": Opt(float, 120.0, lo=0.0, hi=86400.0),
     },
     "scanner": {
         "type": Opt(str, "evdev", choices=("evdev", "serial", "stdin", "none")),
