@@ -22,7 +22,7 @@ def open_scanner(cfg: Mapping, on_scan: Callable[[str], None], *, stream=None,
                  on_drop: Callable[[str], None] | None = None):
     """Build the scanner the ``[scanner]`` config section describes (None for type "none").
 
-    * ``type = "evdev"``: found by ``by_id`` or ``path`` (a /dev/input path or glob), else by
+    * ``type = "evdev"``: found by ``by_id`` (alias ``path``: a /dev/input path or glob), else by
       ``name`` and/or ``vendor_id``/``product_id`` (0 = any); ``grab`` (default true).
     * ``type = "serial"``: ``device`` (path or pyserial URL) at ``baudrate`` (default 9600).
     * ``type = "stdin"``: lines from ``stream`` (default ``sys.stdin``).
@@ -37,7 +37,9 @@ def open_scanner(cfg: Mapping, on_scan: Callable[[str], None], *, stream=None,
     timeout_ms = cfg.get("timeout_ms", 300)
     if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or not 20 <= timeout_ms <= 5000:
         raise ConfigError(f"scanner.timeout_ms must be 20 to 5000, got {timeout_ms!r}", field="scanner.timeout_ms")
-    retry_s = float(cfg.get("retry_s", 1.0))
+    retry_s = cfg.get("retry_s", 1.0)
+    if isinstance(retry_s, bool) or not isinstance(retry_s, (int, float)) or not 0 < retry_s <= 60:
+        raise ConfigError(f"scanner.retry_s must be 0 to 60 seconds, got {retry_s!r}", field="scanner.retry_s")
     if kind == "none":
         return None
     if kind == "stdin":
@@ -54,7 +56,7 @@ def open_scanner(cfg: Mapping, on_scan: Callable[[str], None], *, stream=None,
         return SerialScanner(device, on_scan=on_scan, baudrate=baudrate, timeout_s=timeout_ms / 1000,
                              retry_s=retry_s, on_drop=on_drop)
     if kind == "evdev":
-        match = {"path": cfg.get("by_id") or cfg.get("path") or cfg.get("device"), "name": cfg.get("name"),
+        match = {"path": cfg.get("by_id") or cfg.get("path"), "name": cfg.get("name"),
                  "vendor": cfg.get("vendor_id"), "product": cfg.get("product_id")}
         grab = cfg.get("grab", True)
         if not isinstance(grab, bool):

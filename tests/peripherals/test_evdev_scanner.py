@@ -189,12 +189,15 @@ def test_open_scanner_builds_each_kind_and_checks_its_keys():
                                   "by_id": "", "device": "", "baudrate": 9600, "timeout_ms": 250}, print)
     assert isinstance(evdev_scanner, EvdevScanner) and evdev_scanner.match == {"name": "Barcode"}
     assert evdev_scanner.timeout_s == 0.25
+    by_id = open_scanner({"type": "evdev", "by_id": "/dev/input/by-id/usb-Scanner-event-kbd", "vendor_id": 0x0C2E}, print)
+    assert by_id.match == {"path": "/dev/input/by-id/usb-Scanner-event-kbd", "vendor": 0x0C2E}
     assert open_scanner({"type": "none"}, print) is None
     for cfg, field in [({"type": "usb"}, "scanner.type"), ({"type": "serial"}, "scanner.device"),
                        ({"type": "evdev", "name": "x", "timeout_ms": 5}, "scanner.timeout_ms"),
                        ({"type": "serial", "device": "/dev/ttyACM0", "baudrate": 7}, "scanner.baudrate"),
                        ({"type": "evdev", "name": "x", "grab": "yes"}, "scanner.grab"),
-                       ({"type": "evdev", "colour": "x"}, "scanner.colour"), ({"type": "evdev"}, "scanner.name")]:
+                       ({"type": "evdev", "colour": "x"}, "scanner.colour"), ({"type": "evdev"}, "scanner.name"),
+                       ({"type": "stdin", "retry_s": "soon"}, "scanner.retry_s")]:
         with pytest.raises(ConfigError) as e:
             open_scanner(cfg, print)
         assert e.value.field == field, cfg
