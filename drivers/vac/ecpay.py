@@ -224,7 +224,14 @@ class EcpayOfflineClient:
             with self._session.post(url, json=body, timeout=self._timeout, verify=self._verify,
                                     allow_redirects=False, stream=True) as resp:
                 status = resp.status_code
-                raw = resp.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
+                chunks, size = [], 0
+                # read to the end (so the connection goes back to the pool) but never more than the cap
+                for chunk in resp.iter_content(64 * 1024):
+                    size += len(chunk)
+                    if size > MAX_ANSWER_BYTES:
+                        break
+                    chunks.append(chunk)
+                raw = b"".join(chunks)
         except requests.exceptions.SSLError:
             raise CenterUnreachable(f"{action}: TLS verification of {self._host} failed") from None
         except requests.exceptions.Timeout:
@@ -237,7 +244,7 @@ class EcpayOfflineClient:
                                     retry_after_s=RATE_LIMIT_WAIT_S)
         if status != 200:
             raise CenterUnreachable(f"{action}: HTTP {status} from {self._host}")
-        if len(raw) > MAX_ANSWER_BYTES:
+        if size > MAX_ANSWER_BYTES:
             raise CenterError(f"{action}: the answer exceeds {MAX_ANSWER_BYTES} bytes", code="center_bad_answer",
                               outage=True)
         try:

@@ -47,6 +47,12 @@ def test_issue_is_stored_with_the_mapped_fields(client, ecpay, clock):
     assert ecpay.stored == {str(inv.number): 1}
 
 
+def test_one_kept_alive_connection_for_many_requests(client, ecpay, clock):
+    for n in range(5):
+        assert client.send(_message(n + 1, invoice(n, clock.now))).accepted
+    assert (ecpay.requests, ecpay.connections) == (5, 1)
+
+
 def test_a_lost_answer_is_resolved_by_the_duplicate_answer(client, ecpay, clock):
     inv = invoice(1, clock.now)
     ecpay.fail_next(Fault("drop", after=True))
@@ -64,6 +70,7 @@ def test_a_lost_answer_is_resolved_by_the_duplicate_answer(client, ecpay, clock)
     (Fault("status", status=502, after=True), "HTTP 502"),
     (Fault("drop"), "connection to 127.0.0.1 failed"),
     (Fault("garbage"), "not JSON"),
+    (Fault("huge"), "exceeds 1048576 bytes"),
     (Fault("bad_data"), "Data is not a whole number of AES blocks"),
     (Fault("wrong_merchant"), "another MerchantID"),
     (Fault("transcode"), "TransCode 10000006"),

@@ -33,7 +33,7 @@ WINDOW_S = 600
 
 @dataclass
 class Fault:
-    kind: str  # status | drop | hang | garbage | bad_data | wrong_merchant | transcode
+    kind: str  # status | drop | hang | garbage | huge | bad_data | wrong_merchant | transcode
     after: bool = False  # apply after the request was processed (its answer is lost)
     status: int = 500
     action: str | None = None  # only requests to this endpoint
@@ -88,6 +88,7 @@ class FakeEcpay:
         self.record_requests = record_requests
         self.log: list[tuple[str, str]] = []  # (action, outcome)
         self.requests = 0
+        self.connections = 0  # TCP connections accepted (keep-alive reuses one)
         self.bodies: list[bytes] = []  # raw request bodies, for the secrets test
         self._server: ThreadingHTTPServer | None = None
 
@@ -100,6 +101,11 @@ class FakeEcpay:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+
+            def setup(self) -> None:
+                super().setup()
+                with fake.lock:
+                    fake.connections += 1
 
             def do_POST(self) -> None:  # noqa: N802
                 fake._handle(self)
@@ -215,6 +221,8 @@ class FakeEcpay:
             self.release.wait(10)
             h.close_connection = True
             h.connection.close()
+        elif f.kind == "huge":
+            self._reply(h, 200, b"{" + b" " * (1 << 20) + b"}")
         elif f.kind == "garbage":
             self._reply(h, 200, b"<html>ECPay maintenance</html>", "text/html")
         elif f.kind == "bad_data":
