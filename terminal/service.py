@@ -333,11 +333,12 @@ class Terminal:
 
     def refresh_display(self, *, force: bool = False) -> None:
         mono = self.clock.monotonic()
+        if not force and mono < self._hold_until:
+            return  # an issued / error / rejected-scan screen is still up
         current = self.pending.current(mono)
         if current is not None:
             self._show(screens.pending_screen(current.choice, current.expires_in(mono)))
-            return
-        if force or mono >= self._hold_until:
+        else:
             self._show(self.status_screen())
 
     def tick(self) -> None:

@@ -268,3 +268,15 @@ def test_unsynchronised_clock_is_a_standing_error_on_the_oled(rig):
     rig.clock.synced = True
     rig.terminal.tick()
     assert rig.display.screen.kind == "ready"
+
+
+def test_rejected_scan_stays_on_the_oled_for_its_hold_time(rig):
+    rig.add_range()
+    rig.terminal.handle_scan("88888")
+    rig.terminal.handle_scan("not a code")
+    rig.clock.advance(5)
+    rig.terminal.tick()
+    assert rig.display.screen.kind == "scan_rejected"
+    rig.clock.advance(16)
+    rig.terminal.tick()
+    assert rig.display.screen.kind == "pending"  # the earlier donation code is still waiting
