@@ -13,12 +13,14 @@ real printer's profile) before any byte goes out, so a rendering error never lea
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PIL import Image
 
 from terminal.core.receipt import Barcode39, Columns, Cut, Feed, Logo, QrCodes, Receipt, Rule, Text
 
 from .raster import DOTS_PER_MM, RasterRenderer
-from .textfit import fit
+from .textfit import TextLine, fit, width
 
 ESC, GS, FS = b"\x1b", b"\x1d", b"\x1c"
 INIT = ESC + b"@"
@@ -115,31 +117,31 @@ class Encoder:
 
     def _native(self, out, receipt: Receipt) -> None:
         out._raw(CHINESE_ON)
-        style = (1, 1, False)  # width, height, bold after ESC @
+        style = (1, 1, False, "left")  # width, height, bold, alignment after ESC @
         # one column short of the paper: a line that fills the paper exactly and then gets LF is fed
         # twice by many printers
         cols = self.renderer.cols - 1
         for op in receipt.ops:
             if isinstance(op, (Text, Columns)):
                 for line in fit(op, cols):
+                    # Text lines are aligned by the printer (ESC a), Columns with spaces
+                    text = line.segments[0][1] if isinstance(op, Text) else line.padded()
                     try:
-                        data = line.padded().encode(self.codec)
+                        data = text.encode(self.codec)
                     except UnicodeEncodeError:  # a character the printer's font lacks: raster the line
-                        out._raw(raster_bytes(self.renderer.text_line(line)))
+                        style = _set_style(out, style, (*style[:3], "left"))
+                        out._raw(raster_bytes(self.renderer.text_line(fit_raster(line, self.renderer.cols))))
                         continue
-                    wanted = (line.size, line.height_factor, line.bold)
-                    if wanted != style:
-                        _set_style(out, *wanted)
-                        style = wanted
+                    style = _set_style(out, style, (line.size, line.height_factor, line.bold, line.align))
                     out._raw(data + b"\n")
             elif isinstance(op, Rule):
-                if style != (1, 1, False):
-                    _set_style(out, 1, 1, False)
-                    style = (1, 1, False)
+                style = _set_style(out, style, (1, 1, False, "left"))
                 out._raw(b"-" * cols + b"\n")
             elif isinstance(op, Feed):
                 out._raw(feed_bytes(round(op.mm * DOTS_PER_MM)))
             elif isinstance(op, (Barcode39, QrCodes, Logo)):
+                # pictures are placed by their own pixels; some printers apply ESC a to GS v 0 too
+                style = _set_style(out, style, (*style[:3], "left"))
                 out._raw(raster_bytes(self.renderer.blocks(op)[0]))
             elif isinstance(op, Cut):
                 self._cut(out)
@@ -154,7 +156,22 @@ class Encoder:
             out._raw(feed_bytes(round(self.tear_feed_mm * DOTS_PER_MM)))
 
 
-def _set_style(out, width: int, height: int, bold: bool) -> None:
-    """Character size for both single-byte (``GS !``) and Chinese characters (``FS !``), and bold."""
-    out.set(custom_size=True, width=width, height=height, bold=bold)
-    out._raw(FS + b"!" + bytes(((0x04 if width == 2 else 0) | (0x08 if height == 2 else 0),)))
+def _set_style(out, current: tuple, wanted: tuple) -> tuple:
+    """Send what changed: character size for single-byte (``GS !``) and Chinese characters (``FS !``),
+    bold (``ESC E``), alignment (``ESC a``)."""
+    width, height, bold, align = wanted
+    if wanted[:3] != current[:3]:
+        out.set(custom_size=True, width=width, height=height, bold=bold)
+        out._raw(FS + b"!" + bytes(((0x04 if width == 2 else 0) | (0x08 if height == 2 else 0),)))
+    if align != current[3]:
+        out.set(align=align)
+    return wanted
+
+
+def fit_raster(line: TextLine, paper_cols: int) -> TextLine:
+    """A Text line placed on the full grid of the raster (the Big5 layout is one column narrower)."""
+    if line.align == "left" or len(line.segments) != 1:
+        return line
+    text = line.segments[0][1]
+    free = paper_cols // line.size - width(text)
+    return replace(line, segments=((free // 2 if line.align == "center" else free, text),))

@@ -10,7 +10,7 @@ from terminal.core.receipt import Receipt
 
 from .encode import MODES, Encoder
 from .errors import PrinterError
-from .status import PrinterStatus, probe, reset_connection
+from .status import PrinterStatus, probe, realtime_queries, reset_connection
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,10 @@ class ReceiptPrinter:
         return self.encoder.mode
 
     def status(self) -> PrinterStatus:
-        self.last_status = probe(self.escpos, timeout=self.status_timeout)
+        return self._status()
+
+    def _status(self, stray: int = 0) -> PrinterStatus:
+        self.last_status = probe(self.escpos, timeout=self.status_timeout, stray=stray)
         return self.last_status
 
     def encode(self, receipt: Receipt) -> bytes:
@@ -78,7 +81,7 @@ class ReceiptPrinter:
             reset_connection(self.escpos)
             raise PrinterError("offline", f"sending {receipt.key} failed: {type(exc).__name__}: {exc}",
                                sent=sent) from None
-        after = self.status()
+        after = self._status(stray=realtime_queries(job))
         if after.state in BLOCKING:
             raise PrinterError(after.state, f"{receipt.key} sent, then: {after.message_en}", sent=True, status=after)
         if after.state == "unknown" and before.state != "unknown":
@@ -118,15 +121,15 @@ def open_printer(cfg: Mapping) -> ReceiptPrinter:
     if conn == "usb":
         p = escpos_printer.Usb(_int(cfg, "vendor_id", 0x0416), _int(cfg, "product_id", 0x5011),
                                in_ep=_int(cfg, "in_ep", 0x82), out_ep=_int(cfg, "out_ep", 0x01),
-                               timeout=USB_WRITE_TIMEOUT_MS, profile=profile)
+                               timeout=USB_WRITE_TIMEOUT_MS, profile=name)
     elif conn == "serial":
         p = escpos_printer.Serial(devfile=_required(cfg, "device"), baudrate=_int(cfg, "baudrate", 115200),
-                                  dsrdtr=bool(cfg.get("dsrdtr", True)), timeout=1, profile=profile)
+                                  dsrdtr=bool(cfg.get("dsrdtr", True)), timeout=1, profile=name)
     elif conn == "network":
         p = escpos_printer.Network(_required(cfg, "host"), port=_int(cfg, "port", 9100), timeout=10,
-                                   profile=profile)
+                                   profile=name)
     elif conn == "file":
-        p = escpos_printer.File(devfile=cfg.get("device") or "/dev/usb/lp0", profile=profile)
+        p = escpos_printer.File(devfile=cfg.get("device") or "/dev/usb/lp0", profile=name)
     else:
         raise ConfigError(f"[printer] connection must be usb, serial, network or file, got {conn!r}",
                           field="printer.connection")

@@ -21,6 +21,7 @@ class TextLine:
     size: int = 1
     bold: bool = False
     tall: bool = False
+    align: str = "left"  # of a Text line; its one segment is already placed accordingly
 
     @property
     def height_factor(self) -> int:
@@ -76,7 +77,7 @@ def fit(op: Text | Columns, paper_cols: int) -> list[TextLine]:
         for part in wrap(op.text, cols):
             free = cols - width(part)
             start = {"left": 0, "center": free // 2, "right": free}[op.align]
-            out.append(TextLine(((start, part),), op.size, op.bold, op.tall))
+            out.append(TextLine(((start, part),), op.size, op.bold, op.tall, op.align))
         return out
     right_w = width(op.right)
     if not op.right:

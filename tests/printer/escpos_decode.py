@@ -14,7 +14,7 @@ TEXT_LINE_DOTS = 30  # paper a native text line takes (the printer's default lin
 @dataclass
 class Slip:
     bands: list[tuple[int, Image.Image]] = field(default_factory=list)  # (y, picture) in paper dots
-    text: list[tuple[int, str, tuple]] = field(default_factory=list)  # (y, line, (width, height, bold))
+    text: list[tuple[int, str, tuple]] = field(default_factory=list)  # (y, line, (w, h, bold, l/c/r))
     height: int = 0
 
     def image(self, width: int = 384) -> Image.Image:
@@ -35,7 +35,7 @@ class Job:
 def decode(data: bytes, *, codec: str = "cp950", width: int = 384) -> Job:
     slips, commands = [], []
     slip, chinese, style, line = Slip(), False, (1, 1, False), bytearray()
-    gs_size, fs_size, bold = 0, 0, False
+    gs_size, fs_size, bold, align = 0, 0, False, 0
     i = 0
 
     def need(n: int) -> bytes:
@@ -49,7 +49,7 @@ def decode(data: bytes, *, codec: str = "cp950", width: int = 384) -> Job:
             op = need(2)[1]
             if op == ord("@"):
                 commands.append(("ESC @",))
-                gs_size, fs_size, bold, chinese = 0, 0, False, False
+                gs_size, fs_size, bold, chinese, align = 0, 0, False, False, 0
                 i += 2
             elif op == ord("J"):
                 n = need(3)[2]
@@ -59,6 +59,12 @@ def decode(data: bytes, *, codec: str = "cp950", width: int = 384) -> Job:
             elif op == ord("E"):
                 bold = bool(need(3)[2] & 1)
                 commands.append(("ESC E", int(bold)))
+                i += 3
+            elif op == ord("a"):
+                align = need(3)[2]
+                if align not in (0, 1, 2):
+                    raise ValueError(f"bad ESC a {align} at byte {i}")
+                commands.append(("ESC a", align))
                 i += 3
             else:
                 raise ValueError(f"unexpected ESC 0x{op:02x} at byte {i}")
@@ -74,6 +80,8 @@ def decode(data: bytes, *, codec: str = "cp950", width: int = 384) -> Job:
                 body = need(8 + wb * rows)[8:]
                 band = ImageOps.invert(Image.frombytes("1", (wb * 8, rows), body).convert("L"))  # bit 1 = ink
                 band = band.resize((wb * 8 * (2 if m & 1 else 1), rows * (2 if m & 2 else 1)), Image.NEAREST)
+                if align:
+                    raise ValueError(f"raster image while ESC a {align} is set (byte {i})")
                 commands.append(("GS v 0", m, wb, rows))
                 slip.bands.append((slip.height, band.convert("1", dither=Image.Dither.NONE)))
                 slip.height += band.height
@@ -117,7 +125,7 @@ def decode(data: bytes, *, codec: str = "cp950", width: int = 384) -> Job:
             w, h = (gs_size >> 4) + 1, (gs_size & 0x0F) + 1
             if any(c >= 0x80 for c in text) and (w, h) != (1 + bool(fs_size & 4), 1 + bool(fs_size & 8)):
                 raise ValueError(f"Chinese character size (FS !) differs from GS ! for {text!r}")
-            slip.text.append((slip.height, text.decode(codec), (w, h, bold)))
+            slip.text.append((slip.height, text.decode(codec), (w, h, bold, "lcr"[align])))
             commands.append(("text", text.decode(codec)))
             slip.height += TEXT_LINE_DOTS * h
             line.clear()

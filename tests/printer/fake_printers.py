@@ -1,7 +1,6 @@
 """Fake ESC/POS printers on real transports: a pty for escpos ``Serial`` and a loopback TCP server for
-``Network``. Both answer ``DLE EOT n`` from a table of reply bytes, keep every other byte they receive
-(the jobs) and can change their state once a job's cut arrives, as a printer running out of paper
-mid-receipt would."""
+``Network``. Both answer ``DLE EOT n`` from a table of reply bytes, keep every byte they receive and
+can change their state once a job's data arrives, as a printer running out of paper mid-receipt would."""
 from __future__ import annotations
 
 import os
@@ -13,51 +12,57 @@ NEAR_END = {1: 0x16, 2: 0x12, 4: 0x1E}
 PAPER_OUT = {1: 0x1E, 2: 0x32, 4: 0x72}
 COVER_OPEN = {1: 0x1E, 2: 0x16, 4: 0x12}
 SILENT: dict[int, int] = {}
-CUT = b"\x1dV"
+QUERY = b"\x10\x04"
+
+
+def status_queries(*ns: int) -> bytes:
+    return b"".join(QUERY + bytes((n,)) for n in ns)
 
 
 class _Replier:
-    """Splits the incoming stream into status queries (answered) and job bytes (kept)."""
+    """Answers ``DLE EOT n`` wherever it appears, even inside the data of another command, as real
+    printers do (real-time commands); ``stream`` keeps every byte received. ``after_job`` replaces the
+    replies once data other than status queries has arrived (the printer changed while printing)."""
 
-    def __init__(self, replies: dict[int, int], after_cut: dict[int, int] | None) -> None:
+    def __init__(self, replies: dict[int, int], after_job: dict[int, int] | None) -> None:
         self.replies = dict(replies)
-        self.after_cut = after_cut
-        self.job = bytearray()
+        self.after_job = after_job
+        self.stream = bytearray()
         self.queries: list[int] = []
         self.lock = threading.Lock()
-        self._pending = b""
+        self._scanned = 0
+        self._data_seen = False
 
     def feed(self, data: bytes) -> bytes:
         out = bytearray()
         with self.lock:
-            buf = self._pending + data
-            self._pending = b""
-            i = 0
+            self.stream += data
+            buf, i = self.stream, self._scanned
             while i < len(buf):
-                if buf[i:i + 2] == b"\x10\x04":
+                if buf[i:i + 2] == QUERY and (i + 2 >= len(buf) or 1 <= buf[i + 2] <= 4):
                     if i + 2 >= len(buf):
-                        self._pending = buf[i:]
-                        break
+                        break  # the rest of the query comes with the next read
                     n = buf[i + 2]
+                    if self._data_seen and self.after_job is not None:
+                        self.replies = dict(self.after_job)
                     self.queries.append(n)
                     if n in self.replies:
                         out.append(self.replies[n])
                     i += 3
                 else:
-                    self.job.append(buf[i])
+                    self._data_seen = True
                     i += 1
-            if self.after_cut is not None and CUT in self.job:
-                self.replies = dict(self.after_cut)
+            self._scanned = i
         return bytes(out)
 
 
 class PtyPrinter:
     """The slave end is the printer's serial port (``self.port``) for escpos ``Serial``."""
 
-    def __init__(self, replies: dict[int, int], *, after_cut: dict[int, int] | None = None) -> None:
+    def __init__(self, replies: dict[int, int], *, after_job: dict[int, int] | None = None) -> None:
         self.master, self.slave = os.openpty()
         self.port = os.ttyname(self.slave)
-        self.replier = _Replier(replies, after_cut)
+        self.replier = _Replier(replies, after_job)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -78,8 +83,8 @@ class PtyPrinter:
                 os.write(self.master, reply)
 
     @property
-    def job(self) -> bytes:
-        return bytes(self.replier.job)
+    def stream(self) -> bytes:
+        return bytes(self.replier.stream)
 
     def close(self) -> None:
         self._stop.set()
@@ -91,13 +96,14 @@ class PtyPrinter:
 class TcpPrinter:
     """A printer on 127.0.0.1:``self.port`` (escpos ``Network``), one connection at a time."""
 
-    def __init__(self, replies: dict[int, int], *, after_cut: dict[int, int] | None = None,
+    def __init__(self, replies: dict[int, int], *, after_job: dict[int, int] | None = None,
                  unsolicited: bytes = b"") -> None:
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
-        self.replier = _Replier(replies, after_cut)
+        self.replier = _Replier(replies, after_job)
         self.unsolicited = unsolicited
         self.connections = 0
+        self._conn: socket.socket | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -108,6 +114,7 @@ class TcpPrinter:
             except OSError:
                 return
             self.connections += 1
+            self._conn = conn
             with conn:
                 if self.unsolicited:
                     conn.sendall(self.unsolicited)
@@ -123,13 +130,15 @@ class TcpPrinter:
                         conn.sendall(reply)
 
     @property
-    def job(self) -> bytes:
-        return bytes(self.replier.job)
+    def stream(self) -> bytes:
+        return bytes(self.replier.stream)
 
     def close(self) -> None:
-        try:
-            self.server.shutdown(socket.SHUT_RDWR)  # wakes the accept()
-        except OSError:
-            pass
+        for sock in (self.server, self._conn):  # wake the accept() and the recv()
+            try:
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.server.close()
         self._thread.join(timeout=5)

@@ -26,9 +26,10 @@ def test_wrap_never_exceeds_the_width_and_keeps_every_visible_character():
 
 def test_text_alignment_in_columns():
     assert fit(Text("電子發票證明聯", align="center", tall=True, bold=True), 32) == [
-        TextLine(((9, "電子發票證明聯"),), 1, True, True)]
-    assert fit(Text("113年09-10月", size=2, align="center"), 32) == [TextLine(((2, "113年09-10月"),), 2)]
-    assert fit(Text("總計", align="right"), 32) == [TextLine(((28, "總計"),))]
+        TextLine(((9, "電子發票證明聯"),), 1, True, True, "center")]
+    assert fit(Text("113年09-10月", size=2, align="center"), 32) == [
+        TextLine(((2, "113年09-10月"),), 2, align="center")]
+    assert fit(Text("總計", align="right"), 32) == [TextLine(((28, "總計"),), align="right")]
 
 
 def test_columns_put_the_right_text_at_the_right_edge():
