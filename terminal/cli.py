@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -287,8 +288,24 @@ COMMANDS = {"run": cmd_run, "status": cmd_status, "tracks": cmd_tracks, "invoice
             "upload": cmd_upload, "config": cmd_config, "preview": cmd_preview, "selftest": cmd_selftest}
 
 
+def _persistent_escpos_cache() -> None:
+    """python-escpos parses its 1 MB printer database with PyYAML on import (0.9 s here, several
+    seconds on a Pi Zero) unless it finds its pickle, which by default it writes to a fresh temp dir
+    every run. Point it at a persistent cache (systemd sets the variable to its CacheDirectory=)."""
+    if os.environ.get("ESCPOS_CAPABILITIES_PICKLE_DIR"):
+        return
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "receipt-terminal"
+    try:
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return
+    os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(base)
+
+
 def main(argv: list[str] | None = None) -> int:
     from terminal.core.errors import ConfigError, TerminalError
+
+    _persistent_escpos_cache()
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     parser = build_parser()
