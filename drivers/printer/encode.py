@@ -19,7 +19,7 @@ from PIL import Image
 
 from terminal.core.receipt import Barcode39, Columns, Cut, Feed, Logo, QrCodes, Receipt, Rule, Text
 
-from .raster import DOTS_PER_MM, RasterRenderer
+from .raster import DOTS_PER_MM, QR_QUIET, RasterRenderer
 from .textfit import TextLine, fit, width
 
 ESC, GS, FS = b"\x1b", b"\x1d", b"\x1c"
@@ -31,13 +31,14 @@ MAX_BAND_ROWS = 255
 BAND_HEADER = 8  # GS v 0 m xL xH yL yH
 
 
-def raster_bytes(img: Image.Image, *, double_height: bool = True) -> bytes:
+def raster_bytes(img: Image.Image, *, scale: bool = True) -> bytes:
     """A 1-bit picture as ``GS v 0`` bands of its inked rows and ``ESC J`` feeds for the blank ones.
 
     A blank gap is kept inside a band when that is cheaper than closing the band and opening a new
     one; each band is as wide as its rightmost inked byte (pictures start at the left margin). With
-    ``double_height``, a band whose rows come in identical pairs is sent once at double height
-    (``GS v 0`` m=2), which is exact, not an approximation."""
+    ``scale``, a band whose rows come in identical pairs is sent at half height with ``GS v 0`` m=2
+    (double height), one whose dots come in pairs at half width with m=1, both with m=3: exact, not
+    an approximation (the barcode's rows, the title, QR codes of even module size)."""
     wb = (img.width + 7) // 8
     packed = img.convert("L").point(lambda v: 255 - v).convert("1", dither=Image.Dither.NONE).tobytes()
     rows = [packed[i * wb:(i + 1) * wb] for i in range(img.height)]
@@ -65,12 +66,24 @@ def raster_bytes(img: Image.Image, *, double_height: bool = True) -> bytes:
             end = gap
         band = [r[:width] for r in rows[y:end]]
         mode = 0
-        if double_height and len(band) % 2 == 0 and band[0::2] == band[1::2]:
-            band, mode = band[0::2], 2  # rows repeat in pairs (barcode, double-height text): half the bytes
-        out += GS + b"v0" + bytes((mode, width & 0xFF, width >> 8, len(band) & 0xFF, len(band) >> 8))
+        if scale and len(band) % 2 == 0 and band[0::2] == band[1::2]:
+            band, mode = band[0::2], 2  # rows repeat in pairs (barcode, double-height text)
+        if scale and all(not (b ^ b >> 1) & 0x55 for row in band for b in row):
+            band, mode = [_halve_row(row) for row in band], mode | 1  # dots come in pairs (large QR modules)
+        wb_sent = len(band[0])
+        out += GS + b"v0" + bytes((mode, wb_sent & 0xFF, wb_sent >> 8, len(band) & 0xFF, len(band) >> 8))
         out += b"".join(band)
         y = end
     return bytes(out)
+
+
+# a byte whose bits come in equal pairs -> the 4 bits it halves to
+_HALF = {b: sum(((b >> (2 * k + 1)) & 1) << k for k in range(4)) for b in range(256) if not (b ^ b >> 1) & 0x55}
+
+
+def _halve_row(row: bytes) -> bytes:
+    nibbles = [_HALF[b] for b in row] + [0]
+    return bytes(nibbles[i] << 4 | nibbles[i + 1] for i in range(0, len(row), 2))
 
 
 def feed_bytes(dots: int) -> bytes:
@@ -88,15 +101,17 @@ class Encoder:
     :param mode: ``raster``, ``big5`` or ``gb18030``.
     :param profile: the python-escpos profile of the printer (decides whether it has a cutter).
     :param tear_feed_mm: paper fed after a slip on printers without a cutter, to clear the tear bar.
+    :param qr_edge_dots: quiet zone the QR codes keep inside the printable width at the paper's edges
+        (see raster.py): 16 (2 mm) by default, 12 for 4-dot V6 modules.
     """
 
     def __init__(self, *, mode: str = "raster", font_path: str | None = None, width_dots: int = 384,
-                 profile=None, tear_feed_mm: float = 12.0) -> None:
+                 profile=None, tear_feed_mm: float = 12.0, qr_edge_dots: int = QR_QUIET) -> None:
         if mode not in MODES:
             raise ValueError(f"printer mode must be one of {sorted(MODES)}, got {mode!r}")
         self.mode = mode
         self.codec = MODES[mode]
-        self.renderer = RasterRenderer(font_path, width_dots)
+        self.renderer = RasterRenderer(font_path, width_dots, edge_quiet_dots=qr_edge_dots)
         self.profile = profile
         self.tear_feed_mm = tear_feed_mm
 

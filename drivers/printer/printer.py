@@ -10,6 +10,7 @@ from terminal.core.receipt import Receipt
 
 from .encode import MODES, Encoder
 from .errors import PrinterError
+from .raster import DOTS_PER_MM, QR_QUIET
 from .status import PrinterStatus, probe, realtime_queries, reset_connection
 
 log = logging.getLogger(__name__)
@@ -29,14 +30,15 @@ class ReceiptPrinter:
         ``unknown`` and is never reported as ok.
     :param write_timeout: seconds a serial write may block (a printer holding its flow control line
         when out of paper would otherwise hang the service).
+    :param qr_edge_dots: see Encoder.
     """
 
     def __init__(self, escpos_printer, *, mode: str = "raster", font_path: str | None = None,
                  width_dots: int = 384, status_timeout: float = 0.5, require_status: bool = False,
-                 tear_feed_mm: float = 12.0, write_timeout: float = 30.0) -> None:
+                 tear_feed_mm: float = 12.0, write_timeout: float = 30.0, qr_edge_dots: int = QR_QUIET) -> None:
         self.escpos = escpos_printer
         self.encoder = Encoder(mode=mode, font_path=font_path, width_dots=width_dots,
-                               profile=escpos_printer.profile, tear_feed_mm=tear_feed_mm)
+                               profile=escpos_printer.profile, tear_feed_mm=tear_feed_mm, qr_edge_dots=qr_edge_dots)
         self.status_timeout = status_timeout
         self.require_status = require_status
         self.write_timeout = write_timeout
@@ -103,7 +105,9 @@ def open_printer(cfg: Mapping) -> ReceiptPrinter:
     Keys: ``connection`` (usb, serial, network, file), ``vendor_id``/``product_id``/``in_ep``/``out_ep``
     (usb), ``device`` (serial port, or the file, default /dev/usb/lp0), ``baudrate`` and ``dsrdtr``
     (serial), ``host``/``port`` (network), ``profile`` (python-escpos printer profile), ``mode``,
-    ``font``, ``status_timeout``, ``require_status``. Other keys are ignored.
+    ``font``, ``status_timeout``, ``require_status``, ``qr_quiet_edge_mm`` (QR quiet zone kept inside
+    the printable width at the edges, default 2; 1.5 lets the paper margin complete it, see README).
+    Other keys are ignored.
     """
     from escpos import printer as escpos_printer
     from escpos.capabilities import get_profile
@@ -134,10 +138,15 @@ def open_printer(cfg: Mapping) -> ReceiptPrinter:
         raise ConfigError(f"[printer] connection must be usb, serial, network or file, got {conn!r}",
                           field="printer.connection")
     pixels = profile.profile_data.get("media", {}).get("width", {}).get("pixels")
+    edge_mm = cfg.get("qr_quiet_edge_mm", QR_QUIET / DOTS_PER_MM)
+    if isinstance(edge_mm, bool) or not isinstance(edge_mm, (int, float)) or not 0 <= edge_mm <= 2:
+        raise ConfigError(f"[printer] qr_quiet_edge_mm must be a number from 0 to 2, got {edge_mm!r}",
+                          field="printer.qr_quiet_edge_mm")
     return ReceiptPrinter(p, mode=mode, font_path=cfg.get("font") or None,
                           width_dots=pixels if isinstance(pixels, int) else 384,
                           status_timeout=float(cfg.get("status_timeout", 0.5)),
-                          require_status=bool(cfg.get("require_status", False)))
+                          require_status=bool(cfg.get("require_status", False)),
+                          qr_edge_dots=round(edge_mm * DOTS_PER_MM))
 
 
 def _int(cfg: Mapping, key: str, default: int) -> int:

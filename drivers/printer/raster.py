@@ -3,11 +3,18 @@ per mm), the strips stacked per slip. Used for the raster ESC/POS mode, for the 
 for PNG previews; PIL mode "1", 0 = ink.
 
 Geometry that the spec fixes (einvoice_spec.md §4.3): both QR codes at exactly the given version,
-level L, no ECI header, side by side in the two halves of the paper, top-aligned, same size, at least
-15 mm each with at least 2 mm of quiet zone all round; Code 39 with 1-dot narrow and 3-dot wide
-elements (335 dots for the 19 characters, so it fits 48 mm with a 10-module quiet zone).
+level L, no ECI header, side by side, top-aligned, same size, at least 15 mm each with at least 2 mm of
+quiet zone all round; Code 39 with 1-dot narrow and 3-dot wide elements (335 dots for the 19
+characters, so it fits 48 mm with a 10-module quiet zone).
+
+By default the quiet zones lie inside the printable width, which on 384 dots allows 3 dots per QR
+module (V6: 15.4 mm). ``edge_quiet_dots`` below 16 lets the paper's unprinted margin (about 4.5 mm
+each side of a 57.5 mm roll printed 48 mm wide) complete the outer zones: at 12, V6 codes get 4 dots
+per module (20.5 mm), which also halves their bytes (see encode.raster_bytes).
 """
 from __future__ import annotations
+
+import functools
 
 from PIL import Image, ImageDraw
 
@@ -34,11 +41,15 @@ WHITE, INK = 255, 0
 class RasterRenderer:
     """Draws ops for a printer ``width_dots`` wide. The font is only opened when text is drawn."""
 
-    def __init__(self, font_path: str | None = None, width_dots: int = 384) -> None:
+    def __init__(self, font_path: str | None = None, width_dots: int = 384, *,
+                 edge_quiet_dots: int = QR_QUIET) -> None:
         if width_dots < 2 * (QR_MIN_DOTS + 2 * QR_QUIET) or width_dots % 8:
             raise ValueError(f"width_dots must be a multiple of 8 and at least {2 * (QR_MIN_DOTS + 2 * QR_QUIET)}")
+        if not 0 <= edge_quiet_dots <= QR_QUIET:
+            raise ValueError(f"edge_quiet_dots must be between 0 and {QR_QUIET}")
         self.width = width_dots
         self.cols = width_dots // COLUMN_DOTS
+        self.edge_quiet = edge_quiet_dots
         self._font_path = font_path
 
     # ------------------------------------------------------------------ whole receipts
@@ -117,19 +128,25 @@ class RasterRenderer:
         return out
 
     def qr_pair(self, op: QrCodes) -> Image.Image:
+        """Both codes at the largest whole module size that leaves 2 mm between them, above and below,
+        and ``edge_quiet_dots`` at the paper's edges."""
         codes = [make_qr(text, op.version) for text in (op.left, op.right)]
         n = codes[0].symbol_size(border=0)[0]
-        half = self.width // 2
-        module = (half - 2 * QR_QUIET) // n
-        if n * module < QR_MIN_DOTS:
+        module = (self.width - 2 * self.edge_quiet - 2 * QR_QUIET) // (2 * n)
+        size, half = n * module, self.width // 2
+        if size < QR_MIN_DOTS:
             raise ValueError(f"QR version {op.version} ({n} modules) cannot be printed 15 mm wide twice with "
                              f"quiet zones on {self.width} dots")
-        out = Image.new("1", (self.width, n * module + 2 * QR_QUIET), WHITE)
-        margin = (half - n * module) // 2
-        for i, code in enumerate(codes):
+        if half - size >= 2 * QR_QUIET:  # each code centred in its half of the paper
+            x_left = (half - size) // 2
+            x_right = half + x_left
+        else:  # large modules: the codes 2 x 2 mm apart, the rest shared by the edges
+            x_left = (self.width - 2 * size - 2 * QR_QUIET) // 2
+            x_right = x_left + size + 2 * QR_QUIET
+        out = Image.new("1", (self.width, size + 2 * QR_QUIET), WHITE)
+        for x, code in zip((x_left, x_right), codes):
             small = Image.frombytes("L", (n, n), bytes(0 if v & 1 else 255 for row in code.matrix for v in row))
-            out.paste(small.resize((n * module, n * module), Image.NEAREST).convert("1"),
-                      (i * half + margin, QR_QUIET))
+            out.paste(small.resize((size, size), Image.NEAREST).convert("1"), (x, QR_QUIET))
         return out
 
     def logo(self, op: Logo) -> Image.Image:
@@ -158,6 +175,7 @@ class RasterRenderer:
         return out
 
 
+@functools.lru_cache(maxsize=8)  # a receipt's codes are drawn for the job and again for its PNG
 def make_qr(text: str, version: int):
     """A segno QR code at exactly ``version``, level L, UTF-8 bytes without an ECI header; ValueError
     if the text does not fit (segno never picks another version when one is given)."""
@@ -178,6 +196,7 @@ def stack(blocks: list[Image.Image], width: int) -> Image.Image:
     return out
 
 
-def render_png(receipt: Receipt, *, font_path: str | None = None, width_dots: int = 384) -> Image.Image:
+def render_png(receipt: Receipt, *, font_path: str | None = None, width_dots: int = 384,
+               edge_quiet_dots: int = QR_QUIET) -> Image.Image:
     """The picture of a receipt as the raster mode prints it (cuts shown as dotted lines)."""
-    return RasterRenderer(font_path, width_dots).render(receipt)
+    return RasterRenderer(font_path, width_dots, edge_quiet_dots=edge_quiet_dots).render(receipt)

@@ -17,7 +17,7 @@ from terminal.core.taxid import validate_ban
 
 from .encode import Encoder
 from .errors import PrinterError
-from .raster import render_png
+from .raster import QR_QUIET, render_png
 from .status import STATES, PrinterStatus
 
 
@@ -28,13 +28,15 @@ class PngFilePrinter:
     reprints never overwrite the original. ``simulate(state)`` makes it report a printer problem."""
 
     def __init__(self, out_dir, *, mode: str = "raster", font_path: str | None = None, width_dots: int = 384,
-                 profile: str = "POS-5890") -> None:
+                 profile: str = "POS-5890", qr_edge_dots: int = QR_QUIET) -> None:
         from escpos.capabilities import get_profile
 
         self.out_dir = Path(out_dir)
         self.font_path = font_path
         self.width_dots = width_dots
-        self.encoder = Encoder(mode=mode, font_path=font_path, width_dots=width_dots, profile=get_profile(profile))
+        self.qr_edge_dots = qr_edge_dots
+        self.encoder = Encoder(mode=mode, font_path=font_path, width_dots=width_dots, profile=get_profile(profile),
+                               qr_edge_dots=qr_edge_dots)
         self.printed: list[tuple[Path, Path]] = []
         self._state = "ok"
 
@@ -55,7 +57,8 @@ class PngFilePrinter:
             raise PrinterError(self._state, f"simulated printer: {self._state}", status=self.status())
         try:
             job = self.encoder.encode(receipt)
-            picture = render_png(receipt, font_path=self.font_path, width_dots=self.width_dots)
+            picture = render_png(receipt, font_path=self.font_path, width_dots=self.width_dots,
+                                 edge_quiet_dots=self.qr_edge_dots)
         except PrinterError:
             raise
         except (ValueError, TypeError) as exc:

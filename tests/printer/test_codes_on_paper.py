@@ -128,3 +128,30 @@ def test_a_consumer_proof_fits_9_cm(name, font):
     assert proof.height + 12 * 8 <= 90 * 8  # picture + the feed past the tear bar
     if name == "long-consumer":
         assert qr.version > 6  # the worst case: a larger QR pair
+
+
+def test_large_modules_when_the_paper_margin_completes_the_outer_quiet_zones(font):
+    inv, qr = vector_c(), vector_c().qr_codes(KEY)
+    receipt = proof_layout(inv, qr, store_name="範例咖啡", reprint=False)
+    data = Encoder(mode="big5", profile=get_profile("default"), qr_edge_dots=12).encode(receipt)
+    job = decode(data)
+    paper = job.slips[0].image()
+    left, right = find_qr_pair(paper)
+    assert left.module_dots == right.module_dots == 4 and left.size == right.size == 164  # 20.5 mm
+    assert (left.x, right.x - left.x - left.size, paper.width - right.x - right.size) == (12, 32, 12)
+    assert left.y == right.y
+    half = paper.width // 2
+    assert zbar(paper.crop((0, 0, half, paper.height)), "qrcode") == [qr.left.encode()]
+    assert zbar(paper.crop((half, 0, paper.width, paper.height)), "qrcode") == [qr.right.encode()]
+    assert format_and_mode(left)[::2] == ("L", "byte")
+    assert ("GS v 0", 3, 24, 82) in job.commands  # sent at quadruple density: a quarter of the bytes
+    assert len(data) <= 115_200 // 10 * 90 // 200  # the 115200-baud link outruns 9 cm of paper at 200 mm/s
+
+
+def test_large_modules_only_where_they_fit(font):
+    inv = long_consumer()
+    qr = inv.qr_codes(KEY)
+    receipt = proof_layout(inv, qr, store_name="", reprint=False)
+    paper = RasterRenderer(font, edge_quiet_dots=12).slips(receipt)[0]
+    left, right = find_qr_pair(paper)
+    assert qr.version > 6 and left.module_dots == 3 and left.size >= QR_MIN_DOTS

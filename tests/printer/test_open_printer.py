@@ -36,6 +36,14 @@ def test_serial_network_and_file(tmp_path):
     assert open_printer({"connection": "file"}).escpos.devfile == "/dev/usb/lp0"
 
 
+def test_qr_quiet_edge_from_config():
+    assert open_printer({"connection": "file"}).encoder.renderer.edge_quiet == 16
+    assert open_printer({"connection": "file", "qr_quiet_edge_mm": 1.5}).encoder.renderer.edge_quiet == 12
+    for bad in (3, "1.5", True):
+        with pytest.raises(ConfigError, match="qr_quiet_edge_mm"):
+            open_printer({"connection": "file", "qr_quiet_edge_mm": bad})
+
+
 def test_paper_width_comes_from_the_profile():
     assert open_printer({"connection": "file", "profile": "TM-T20II"}).encoder.renderer.width == 576
     assert open_printer({"connection": "file", "profile": "default"}).encoder.renderer.width == 384
