@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import sqlite_utils
 
@@ -48,31 +48,77 @@ def classify(exc: sqlite3.Error, path: Path | str) -> CannotIssue:
     return unavailable(f"the ledger {path} cannot be used: {exc}")
 
 
-def connect(path: Path) -> sqlite_utils.Database:
-    """Open (or create, only when nothing exists at ``path``) and configure the connection; nothing is
-    written to an existing file here (WAL is switched on by the caller, after the integrity check). Raises CannotIssue for a file that is missing its directory, unreadable, empty
-    or not an SQLite database."""
-    exists = os.path.lexists(path)
-    if exists:
-        if not path.is_file():
-            raise unavailable(f"the ledger path {path} is not a regular file")
-        if path.stat().st_size == 0:
-            # An emptied ledger must never silently become a new one: its numbers would be handed out
-            # again after a re-import.
-            raise corrupt(f"the ledger {path} is empty (truncated?); restore it from a backup or remove it "
-                          "deliberately to start a new ledger")
-    elif not path.parent.is_dir():
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA synchronous=FULL")  # per connection: set on every open
+    conn.execute("PRAGMA foreign_keys=ON")
+
+
+def create(path: Path, setup: Callable[[sqlite_utils.Database], None]) -> None:
+    """Create a ledger file at ``path`` if nothing is there: built and synced under a temporary name,
+    then linked into place, so a crash during creation never leaves a half-made (e.g. empty) ledger
+    that would later look truncated. If another process creates it first, its file wins."""
+    if not path.parent.is_dir():
         raise unavailable(f"the directory of the ledger {path} does not exist")
-    uri = f"{path.resolve().as_uri()}?mode={'rw' if exists else 'rwc'}"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.creating")
+    for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        leftover.unlink(missing_ok=True)
     try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            _configure(conn)
+            db = sqlite_utils.Database(conn, execute_plugins=False)
+            db.enable_wal()
+            with write_transaction(conn):
+                setup(db)
+        finally:
+            conn.close()  # checkpoints: everything is in the one file now
+        _fsync(tmp)
+        try:
+            os.link(tmp, path)  # fails if a ledger appeared meanwhile: never replace one
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links
+            if not os.path.lexists(path):
+                os.rename(tmp, path)
+        _fsync(path.parent)
+    except sqlite3.Error as exc:
+        raise classify(exc, path) from exc
+    except OSError as exc:
+        raise unavailable(f"cannot create the ledger {path}: {exc.strerror}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def connect(path: Path) -> sqlite_utils.Database:
+    """Open an existing ledger file and configure the connection; nothing is written here (WAL is
+    switched on by the caller, after the integrity check). CannotIssue for a file that is missing,
+    unreadable, empty or not an SQLite database."""
+    if not os.path.lexists(path):
+        raise unavailable(f"the ledger {path} does not exist")
+    if not path.is_file():
+        raise unavailable(f"the ledger path {path} is not a regular file")
+    if path.stat().st_size == 0:
+        # An emptied ledger must never silently become a new one: its numbers would be handed out
+        # again after a re-import.
+        raise corrupt(f"the ledger {path} is empty (truncated?); restore it from a backup or remove it "
+                      "deliberately to start a new ledger")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None,
+                               check_same_thread=False)
     except sqlite3.Error as exc:
         raise classify(exc, path) from exc
     try:
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        _configure(conn)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # first read: NOTADB shows here
-        conn.execute("PRAGMA synchronous=FULL")  # per connection: set on every open
-        conn.execute("PRAGMA foreign_keys=ON")
         db = sqlite_utils.Database(conn, execute_plugins=False)
     except sqlite3.Error as exc:
         conn.close()

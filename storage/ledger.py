@@ -2,9 +2,11 @@
 issued, until the value-added center has them.
 
 Issuing is one transaction: take the next number of the period's first open range, write the
-invoice, its items and its F0401 upload message, move the range's next number, log the event. WAL
-with ``synchronous=FULL`` makes the commit durable (one fsync), so a sale acknowledged to the POS
-survives a crash or power cut, and nothing of an interrupted sale is left behind. Numbers are handed
+invoice (with its items) and its F0401 upload message, move the range's next number. WAL with
+``synchronous=FULL`` makes the commit durable (one fsync), so a sale acknowledged to the POS
+survives a crash or power cut, and nothing of an interrupted sale is left behind. The invoice rows
+are the record of issuing; the event log holds everything else (imports, prints, corrections,
+period closes, backups, upload rejections). Numbers are handed
 out strictly in order and never twice; after the period ends the rest of every range is reported
 blank (E0402) and can never be issued. Retried sales (same POS ``sale_id``) return the invoice
 already issued.
@@ -19,7 +21,7 @@ import os
 import re
 import sqlite3
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from terminal.core import messages, mig
 from terminal.core import pool as pool_math
@@ -27,27 +29,27 @@ from terminal.core.errors import CannotIssue, ConfigError, ValidationError
 from terminal.core.invoice import (Invoice, Sale, Seller, build_invoice, check_buyer_choice, check_issue_time,
                                    format_random_code)
 from terminal.core.messages import AllowanceLine
-from terminal.core.money import Item
 from terminal.core.numbers import InvoiceNumber, NumberRange
 from terminal.core.period import Period, roc_date7
 from terminal.core.pool import PoolHealth
 
 from . import invariants, outbox as outbox_mod
-from .db import Session, classify, connect, corrupt, integrity_problems, unavailable, write_transaction
+from .db import Session, classify, connect, corrupt, create, integrity_problems, unavailable, write_transaction
 from .migrations import MIGRATION_SET, NAMES, migrations
 from .records import (PRINT_STATES, TAIPEI, AllowanceRecord, InvoiceRecord, RangeState, VoidRecord, buyer_columns,
-                      buyer_from, lines_from, lines_json, stamp, unstamp)
+                      buyer_from, items_from, items_json, lines_from, lines_json, stamp, unstamp)
 from .trackfiles import FoundRange, read_range_file
 
 __all__ = ["Ledger", "RangeState", "InvoiceRecord", "AllowanceRecord", "VoidRecord", "PoolHealth"]
 
 RECENT_CODES = 1000  # a new random code differs from the last this many
+PENDING_WINDOW = 1000
 _CODE_DRAWS = 50
 
 _INVOICE_SQL = (
     "SELECT i.id, t.prefix, i.serial, i.issued_at, i.random_code, s.tax_id, s.name, s.address, i.total, "
     "i.sales_amount, i.tax_amount, i.buyer_tax_id, i.carrier_type, i.carrier_id, i.donation_code, i.sale_id, "
-    "i.print_state, i.print_count FROM invoices i JOIN tracks t ON t.id = i.track_id "
+    "i.items, i.print_state, i.print_count FROM invoices i JOIN tracks t ON t.id = i.track_id "
     "JOIN sellers s ON s.id = i.seller_id WHERE i.id = ?")
 
 
@@ -90,6 +92,8 @@ class Ledger:
             raise ConfigError(f"terminal id {terminal_id!r} must be 1 to 32 letters, digits, '_', '.' or '-'",
                               code="invalid_terminal_id", field="terminal.id")
         path = Path(path)
+        if not os.path.lexists(path):
+            create(path, lambda db: _setup(db, terminal_id))
         db = connect(path)
         try:
             _check_is_ledger(db, path)
@@ -98,18 +102,18 @@ class Ledger:
                 raise corrupt(f"the ledger {path} failed its integrity check ({'; '.join(problems[:5])}); "
                               "issuing stopped, the file is left untouched for recovery from a backup")
             db.enable_wal()
-            with write_transaction(db.conn):
-                if migrations.pending(db):
+            if migrations.pending(db):
+                with write_transaction(db.conn):
                     migrations.apply(db)
-                row = db.conn.execute("SELECT value FROM meta WHERE key = 'terminal_id'").fetchone()
-                if row is None:
-                    db.conn.execute("INSERT INTO meta (key, value) VALUES ('terminal_id', ?)", (terminal_id,))
-                elif row[0] != terminal_id:
-                    raise ConfigError(f"the ledger {path} belongs to terminal {row[0]!r}, not {terminal_id!r}",
-                                      code="terminal_id_mismatch", field="terminal.id")
             broken = invariants.problems(db.conn)
             if broken:
                 raise corrupt(f"the ledger {path} breaks its invariants: {'; '.join(broken[:5])}")
+            row = db.conn.execute("SELECT value FROM meta WHERE key = 'terminal_id'").fetchone()
+            if row is None:
+                raise corrupt(f"the ledger {path} does not say which terminal it belongs to")
+            if row[0] != terminal_id:
+                raise ConfigError(f"the ledger {path} belongs to terminal {row[0]!r}, not {terminal_id!r}",
+                                  code="terminal_id_mismatch", field="terminal.id")
         except sqlite3.Error as exc:
             db.close()
             raise classify(exc, path) from exc
@@ -263,15 +267,13 @@ class Ledger:
         buyer = buyer_columns(inv.buyer_tax_id, inv.carrier, inv.donation)
         invoice_id = conn.execute(
             "INSERT INTO invoices (track_id, serial, sale_id, fingerprint, issued_at, random_code, seller_id, "
-            "total, sales_amount, tax_amount, buyer_tax_id, carrier_type, carrier_id, donation_code, print_state) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "total, sales_amount, tax_amount, buyer_tax_id, carrier_type, carrier_id, donation_code, items, "
+            "print_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (plan.track_id, plan.serial, sale.sale_id, fingerprint, stamp(now), inv.random_code, seller_id,
              inv.total, inv.sales_amount, inv.tax_amount, buyer["buyer_tax_id"], buyer["carrier_type"],
-             buyer["carrier_id"], buyer["donation_code"], "pending" if inv.prints_proof else "not_printed"),
+             buyer["carrier_id"], buyer["donation_code"], items_json(inv.items),
+             "pending" if inv.prints_proof else "not_printed"),
         ).lastrowid
-        conn.executemany("INSERT INTO invoice_items (invoice_id, line_no, name, quantity, unit_price) "
-                         "VALUES (?, ?, ?, ?, ?)",
-                         [(invoice_id, n, it.name, it.quantity, it.unit_price) for n, it in enumerate(inv.items, 1)])
         moved = conn.execute("UPDATE tracks SET next_serial = next_serial + 1 WHERE id = ? AND next_serial = ?",
                              (plan.track_id, plan.serial)).rowcount
         if moved != 1:  # cannot happen under the write lock with an unchanged data_version; refuse anyway
@@ -297,12 +299,15 @@ class Ledger:
             self._recent_version = version
         recent = set(self._recent_codes)
         for _ in range(_CODE_DRAWS):
-            n = random_code()
-            code = format_random_code(n)
+            code = format_random_code(random_code())
             if code not in recent:
                 return code
         # a source this repetitive is broken, but the sale must not fail: step to the next free code
-        return next(c for c in (format_random_code((n + k) % 10000) for k in range(1, 10001)) if c not in recent)
+        taken = {int(c) for c in recent}
+        n = int(code)
+        while n in taken:
+            n = (n + 1) % 10000
+        return format_random_code(n)
 
     def _seller_id(self, conn: sqlite3.Connection, seller: Seller) -> int:
         """The seller's row id (the caller caches it once its transaction has committed)."""
@@ -318,9 +323,8 @@ class Ledger:
     def _record(self, conn: sqlite3.Connection, invoice_id: int) -> InvoiceRecord:
         row = conn.execute(_INVOICE_SQL, (invoice_id,)).fetchone()
         (iid, prefix, serial, issued_at, code, s_tax, s_name, s_addr, total, sales, tax, ban, ctype, cid, don,
-         sale_id, print_state, print_count) = row
-        items = tuple(Item(*r) for r in conn.execute(
-            "SELECT name, quantity, unit_price FROM invoice_items WHERE invoice_id = ? ORDER BY line_no", (iid,)))
+         sale_id, items, print_state, print_count) = row
+        items = items_from(items)
         buyer = buyer_from({"buyer_tax_id": ban, "carrier_type": ctype, "carrier_id": cid, "donation_code": don})
         voids, voided_at = [], None
         for at, reason, corrected in conn.execute(
@@ -391,20 +395,24 @@ class Ledger:
             self._event(conn, now, f"print_{state}", number, {"print_count": count})
         return count
 
-    def _to_print(self, state: str) -> list[str]:
-        with self._s.reading() as conn:
-            rows = conn.execute(
-                "SELECT t.prefix, i.serial, i.id FROM invoices i JOIN tracks t ON t.id = i.track_id "
-                "WHERE i.print_state = ? ORDER BY i.id", (state,)).fetchall()
-            return [f"{p}{s:08d}" for p, s, iid in rows if self._record(conn, iid).active]
+    def _numbers(self, conn: sqlite3.Connection, sql: str, params=()) -> list[str]:
+        """Invoice numbers of the rows ``sql`` selects (ids), oldest first, leaving out the ones
+        cancelled or standing voided."""
+        ids = sorted(r[0] for r in conn.execute(sql, params))
+        return [str(rec.invoice.number) for rec in (self._record(conn, i) for i in ids) if rec.active]
 
     def queued_prints(self) -> list[str]:
         """Proofs whose print failed, oldest first (cancelled or voided ones are dropped)."""
-        return self._to_print("queued")
+        with self._s.reading() as conn:
+            return self._numbers(conn, "SELECT id FROM invoices WHERE print_state = 'queued'")
 
     def pending_prints(self) -> list[str]:
-        """Proofs issued but never printed nor queued: a crash came between commit and print."""
-        return self._to_print("pending")
+        """Proofs issued but never printed nor queued: a crash came between commit and print. The
+        service prints right after issuing, so only the newest invoices can be left so; the last
+        ``PENDING_WINDOW`` are looked at (no index is kept for a state every invoice passes through)."""
+        with self._s.reading() as conn:
+            return self._numbers(conn, "SELECT id FROM (SELECT id, print_state FROM invoices ORDER BY id DESC "
+                                       "LIMIT ?) WHERE print_state = 'pending'", (PENDING_WINDOW,))
 
     # ------------------------------------------------------------------ corrections
     def cancel(self, number: str, *, now: dt.datetime, reason: str) -> None:
@@ -681,6 +689,12 @@ class _Plan:
 
 def _data_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA data_version").fetchone()[0]
+
+
+def _setup(db, terminal_id: str) -> None:
+    """A new ledger: the schema, and the terminal it belongs to."""
+    migrations.apply(db)
+    db.conn.execute("INSERT INTO meta (key, value) VALUES ('terminal_id', ?)", (terminal_id,))
 
 
 def _check_is_ledger(db, path: Path) -> None:

@@ -2,7 +2,7 @@
 
 Never edit a migration that has shipped: add a new one. Each runs in one transaction with the record
 of it having run. The guards (triggers) make the legal record append-only at the SQL level: invoice
-rows, items, cancellations, voids and events are never updated or deleted, a track's range never
+rows, cancellations, voids, blank reports and events are never updated or deleted, a track's range never
 changes, its next number only moves forward and never once the track is closed.
 """
 from __future__ import annotations
@@ -80,21 +80,14 @@ CREATE TABLE invoices (
     carrier_type TEXT,
     carrier_id TEXT,
     donation_code TEXT,
+    items TEXT NOT NULL CHECK (json_array_length(items) >= 1),  -- JSON [[name, quantity, unit_price], ...]
     print_state TEXT NOT NULL CHECK (print_state IN ('pending', 'printed', 'queued', 'not_printed')),
     print_count INTEGER NOT NULL DEFAULT 0 CHECK (print_count >= 0),
     UNIQUE (track_id, serial)
 ) STRICT;
 CREATE INDEX invoices_issued_at ON invoices (issued_at);
-CREATE INDEX invoices_to_print ON invoices (print_state) WHERE print_state IN ('pending', 'queued');
-
-CREATE TABLE invoice_items (
-    invoice_id INTEGER NOT NULL REFERENCES invoices (id),
-    line_no INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    quantity INTEGER NOT NULL,
-    unit_price INTEGER NOT NULL,
-    PRIMARY KEY (invoice_id, line_no)
-) STRICT, WITHOUT ROWID;
+-- only failed prints: an insert (pending) or a print (printed) then touches no index page
+CREATE INDEX invoices_queued ON invoices (id) WHERE print_state = 'queued';
 
 CREATE TABLE cancellations (           -- 作廢 (F0501)
     invoice_id INTEGER PRIMARY KEY REFERENCES invoices (id),
@@ -164,12 +157,8 @@ CREATE TRIGGER invoices_no_delete BEFORE DELETE ON invoices
 BEGIN SELECT RAISE(ABORT, 'ledger: invoices are never deleted'); END;
 CREATE TRIGGER invoices_fixed
 BEFORE UPDATE OF id, track_id, serial, sale_id, fingerprint, issued_at, random_code, seller_id, total,
-                 sales_amount, tax_amount, buyer_tax_id, carrier_type, carrier_id, donation_code ON invoices
+                 sales_amount, tax_amount, buyer_tax_id, carrier_type, carrier_id, donation_code, items ON invoices
 BEGIN SELECT RAISE(ABORT, 'ledger: an issued invoice never changes (void and re-issue instead)'); END;
-CREATE TRIGGER invoice_items_no_update BEFORE UPDATE ON invoice_items
-BEGIN SELECT RAISE(ABORT, 'ledger: invoice items never change'); END;
-CREATE TRIGGER invoice_items_no_delete BEFORE DELETE ON invoice_items
-BEGIN SELECT RAISE(ABORT, 'ledger: invoice items are never deleted'); END;
 
 CREATE TRIGGER cancellations_no_update BEFORE UPDATE ON cancellations
 BEGIN SELECT RAISE(ABORT, 'ledger: cancellations never change'); END;

@@ -10,6 +10,7 @@ from typing import Sequence
 from terminal.core.carriers import Carrier, Donation
 from terminal.core.invoice import Invoice
 from terminal.core.messages import AllowanceLine
+from terminal.core.money import Item
 from terminal.core.numbers import NumberRange
 
 TAIPEI = dt.timezone(dt.timedelta(hours=8), "Asia/Taipei")  # no DST since 1979
@@ -88,3 +89,12 @@ def lines_json(lines: Sequence[AllowanceLine]) -> str:
 
 def lines_from(text: str) -> tuple[AllowanceLine, ...]:
     return tuple(AllowanceLine(*triple) for triple in json.loads(text))
+
+
+def items_json(items: Sequence[Item]) -> str:
+    return json.dumps([[it.name, it.quantity, it.unit_price] for it in items], ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def items_from(text: str) -> tuple[Item, ...]:
+    return tuple(Item(*triple) for triple in json.loads(text))

@@ -140,7 +140,7 @@ def test_the_ledger_belongs_to_one_terminal(ledger_path):
 def test_the_record_is_append_only_at_the_sql_level(till, stocked, ledger_path):
     till.sale()
     raw = sqlite3.connect(ledger_path)
-    for sql in ("DELETE FROM invoices", "UPDATE invoices SET total = 1", "DELETE FROM invoice_items",
+    for sql in ("DELETE FROM invoices", "UPDATE invoices SET total = 1", "UPDATE invoices SET items = '[]'",
                 "UPDATE tracks SET next_serial = first_serial", "UPDATE tracks SET last_serial = 149",
                 "DELETE FROM events", "UPDATE outbox SET payload = x'00'", "DELETE FROM outbox"):
         with pytest.raises(sqlite3.IntegrityError, match="ledger: "):
@@ -174,3 +174,19 @@ def test_a_closed_ledger_refuses_work(ledger):
         ledger.list_ranges()
     assert err.value.code == "ledger_unavailable"
     ledger.close()  # closing twice is harmless
+
+
+def test_an_interrupted_creation_leaves_no_ledger_behind(ledger_path, monkeypatch):
+    from storage import ledger as ledger_mod
+
+    def power_cut(db, terminal_id):
+        db.conn.execute("CREATE TABLE half_made (x)")
+        raise KeyboardInterrupt  # stands in for the process dying mid-creation
+
+    monkeypatch.setattr(ledger_mod, "_setup", power_cut)
+    with pytest.raises(KeyboardInterrupt):
+        Ledger.open(ledger_path)
+    assert list(ledger_path.parent.iterdir()) == []
+    monkeypatch.undo()
+    with Ledger.open(ledger_path) as led:
+        assert led.list_ranges() == []

@@ -1,10 +1,12 @@
 """The outbox as terminal.core.ports.Outbox: due messages oldest first, one subject's messages in
 creation order, failures retried later, rejections parked until requeued, acks final."""
 import datetime as dt
+import zlib
 
 import pytest
 
 from ledger_helpers import at
+from storage import outbox
 from storage.outbox import SqliteOutbox
 from terminal.core.errors import ValidationError
 from terminal.core.ports import Backlog, Outbox
@@ -78,3 +80,14 @@ def test_long_errors_are_cut(till, stocked):
     msg = stocked.outbox.pending(T0)[0]
     stocked.outbox.mark_failed(msg.id, T0, "x" * 5000, T0)
     assert len(stocked.outbox.get(msg.id).last_error) == 500
+
+
+def test_payloads_are_stored_compressed_and_read_back_exactly(till, stocked):
+    # stored payloads need the preset dictionary's exact bytes: it must never change
+    assert zlib.adler32(outbox._ZDICT_V1) == 1594771720
+    inv, _ = till.sale()
+    (blob,) = stocked._s.conn.execute("SELECT payload FROM outbox").fetchone()
+    payload = stocked.outbox.pending(T0)[0].payload
+    assert payload.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<Invoice xmlns=')
+    assert len(blob) < len(payload) / 4
+    assert outbox.decompress(blob) == payload
