@@ -45,8 +45,9 @@ def _invoice(number: str, rnd: str, items, buyer=None) -> Invoice:
     items = tuple(Item(*i) for i in items)
     total = sum(i.amount for i in items)
     sales, tax = split_tax(total)
-    return Invoice(InvoiceNumber.parse(number), dt.datetime(2024, 9, 15, 14, 30, 5, tzinfo=dt.timezone(dt.timedelta(hours=8))),
-                   rnd, Seller("04595257", "", ""), items, total, sales, tax, buyer_tax_id=buyer)
+    issued = dt.datetime(2024, 9, 15, 14, 30, 5, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return Invoice(InvoiceNumber.parse(number), issued, rnd, Seller("04595257", "", ""), items, total, sales, tax,
+                   buyer_tax_id=buyer)
 
 
 LONG = [(f"{name}{n}", 1 + n % 3, 35 + 5 * n) for n, name in enumerate(

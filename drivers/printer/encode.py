@@ -52,19 +52,19 @@ def raster_bytes(img: Image.Image, *, scale: bool = True) -> bytes:
             out += feed_bytes(end - y)
             y = end
             continue
-        end, width = y, 0
+        end, band_wb = y, 0
         while end < len(rows) and end - y < MAX_BAND_ROWS:
             if used[end]:
-                width = max(width, used[end])
+                band_wb = max(band_wb, used[end])
                 end += 1
                 continue
             gap = end
             while gap < len(rows) and not used[gap]:
                 gap += 1
-            if gap == len(rows) or (gap - end) * width > BAND_HEADER + 3 or gap - y > MAX_BAND_ROWS:
+            if gap == len(rows) or (gap - end) * band_wb > BAND_HEADER + 3 or gap - y > MAX_BAND_ROWS:
                 break
             end = gap
-        band = [r[:width] for r in rows[y:end]]
+        band = [r[:band_wb] for r in rows[y:end]]
         mode = 0
         if scale and len(band) % 2 == 0 and band[0::2] == band[1::2]:
             band, mode = band[0::2], 2  # rows repeat in pairs (barcode, double-height text)
@@ -78,7 +78,8 @@ def raster_bytes(img: Image.Image, *, scale: bool = True) -> bytes:
 
 
 # a byte whose bits come in equal pairs -> the 4 bits it halves to
-_HALF = {b: sum(((b >> (2 * k + 1)) & 1) << k for k in range(4)) for b in range(256) if not (b ^ b >> 1) & 0x55}
+_HALF = {b: sum(((b >> (2 * k + 1)) & 1) << k for k in range(4))
+         for b in range(256) if not (b ^ b >> 1) & 0x55}
 
 
 def _halve_row(row: bytes) -> bytes:
@@ -174,10 +175,10 @@ class Encoder:
 def _set_style(out, current: tuple, wanted: tuple) -> tuple:
     """Send what changed: character size for single-byte (``GS !``) and Chinese characters (``FS !``),
     bold (``ESC E``), alignment (``ESC a``)."""
-    width, height, bold, align = wanted
+    w, h, bold, align = wanted
     if wanted[:3] != current[:3]:
-        out.set(custom_size=True, width=width, height=height, bold=bold)
-        out._raw(FS + b"!" + bytes(((0x04 if width == 2 else 0) | (0x08 if height == 2 else 0),)))
+        out.set(custom_size=True, width=w, height=h, bold=bold)
+        out._raw(FS + b"!" + bytes(((0x04 if w == 2 else 0) | (0x08 if h == 2 else 0),)))
     if align != current[3]:
         out.set(align=align)
     return wanted

@@ -75,9 +75,6 @@ class ReceiptPrinter:
             _bound_serial_writes(self.escpos, self.write_timeout)
             for done in range(0, len(job), CHUNK):
                 self.escpos._raw(job[done:done + CHUNK])
-            flush = getattr(self.escpos.device, "flush", None)
-            if callable(flush):
-                flush()
         except Exception as exc:  # noqa: BLE001 - every transport has its own error types
             sent = done > 0 or type(exc).__name__ != "DeviceNotFoundError"
             reset_connection(self.escpos)

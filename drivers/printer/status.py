@@ -133,10 +133,10 @@ def _drain(printer, dev) -> None:
     elif hasattr(printer, "in_ep"):
         import usb.core
 
-        for _ in range(16):  # replies a printer sent for DLE EOT patterns inside raster data
+        for _ in range(16):
             try:
                 dev.read(printer.in_ep, 64, timeout=USB_DRAIN_MS)
-            except usb.core.USBTimeoutError:
+            except usb.core.USBError:
                 break
 
 
@@ -162,7 +162,9 @@ def _read_one(printer, dev, timeout: float) -> bytes:
 
         try:
             return bytes(dev.read(printer.in_ep, 16, timeout=max(1, int(timeout * 1000))))
-        except usb.core.USBTimeoutError:
+        except usb.core.USBError as exc:  # timeout, or no IN endpoint: the write above worked, so not offline
+            if not isinstance(exc, usb.core.USBTimeoutError):
+                log.info("no status from USB endpoint 0x%02x: %s", printer.in_ep, exc)
             return b""
     try:
         return printer._read()

@@ -30,7 +30,8 @@ def test_serial_network_and_file(tmp_path):
     assert isinstance(s.escpos, Serial) and (s.escpos.devfile, s.escpos.baudrate, s.escpos.dsrdtr) == (
         "/dev/ttyUSB0", 19200, False)
     n = open_printer({"connection": "network", "host": "192.0.2.10", "port": 9100, "mode": "raster"})
-    assert isinstance(n.escpos, Network) and (n.escpos.host, n.escpos.port, n.escpos.timeout) == ("192.0.2.10", 9100, 10)
+    assert isinstance(n.escpos, Network)
+    assert (n.escpos.host, n.escpos.port, n.escpos.timeout) == ("192.0.2.10", 9100, 10)
     f = open_printer({"connection": "file", "device": str(tmp_path / "lp0")})
     assert isinstance(f.escpos, File) and f.escpos.devfile == str(tmp_path / "lp0")
     assert open_printer({"connection": "file"}).escpos.devfile == "/dev/usb/lp0"

@@ -167,6 +167,33 @@ def test_usb_status_through_the_in_endpoint(replies, state):
         escpos.device = False  # nothing for pyusb to dispose of
 
 
+def test_usb_printer_without_a_working_in_endpoint_is_unknown_and_still_prints():
+    import usb.core
+
+    class NoInEndpoint(FakeUsbDevice):
+        def read(self, ep, size, timeout=None):
+            raise usb.core.USBError("Pipe error", errno=32)
+
+    escpos = Usb(0x0416, 0x5011, in_ep=0x82, profile="POS-5890")
+    fake = escpos.device = NoInEndpoint(OK)
+    try:
+        printer = ReceiptPrinter(escpos)
+        assert printer.status().state == "unknown"
+        printer.print_receipt(_proof())
+        assert fake.written.endswith(printer.encode(_proof()) + b"\x10\x04\x01")
+    finally:
+        escpos.device = False
+
+
+def _proof():
+    from conftest import vector_c
+
+    from terminal.core.receipt import proof_layout
+
+    inv = vector_c()
+    return proof_layout(inv, inv.qr_codes("FE0F50D87215F625D1248F5FDAEBA37F"), store_name="", reprint=False)
+
+
 def test_usb_printer_not_plugged_in_is_offline():
     st = ReceiptPrinter(Usb(0x0416, 0x5011, profile="POS-5890")).status()
     assert st.state == "offline" and st.message_zh == "印表機離線"
