@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ledger.json")
     args = ap.parse_args(argv)
     if args.quick:
-        args.issues, args.sizes, args.sync_issues = 20, f"0,{PER_PERIOD}", 10
+        args.issues, args.sizes, args.sync_issues = 20, f"0,{PER_PERIOD}", 50
         global WARM_UP
         WARM_UP = 10
     sizes = sorted({int(s) for s in args.sizes.split(",")})
