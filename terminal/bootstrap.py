@@ -98,6 +98,8 @@ def open_uploader(cfg, ledger, clock, rng):
     from drivers.vac import Uploader, make_client
 
     ccfg = {**cfg.section("upload"), **{k: v for k, v in cfg.section("secrets").items() if k.startswith("ecpay_")}}
+    if ccfg["backend"] == "turnkey":
+        ccfg["turnkey_state_dir"] = str(Path(cfg.terminal.state_dir) / "turnkey")
     client = make_client(ccfg, clock=clock.now)
     return Uploader(ledger.outbox, client, clock=clock.now, rng=rng)
 

@@ -280,3 +280,31 @@ def test_rejected_scan_stays_on_the_oled_for_its_hold_time(rig):
     rig.clock.advance(16)
     rig.terminal.tick()
     assert rig.display.screen.kind == "pending"  # the earlier donation code is still waiting
+
+
+def test_upload_now_hands_issued_invoices_to_turnkey(tmp_path):
+    import datetime as dt
+
+    from terminal.core import mig
+
+    from .conftest import TAIPEI, Rig
+
+    root = tmp_path / "turnkey"
+    (root / "UpCast").mkdir(parents=True)
+    rig = Rig(tmp_path, dt.datetime(2024, 9, 15, 14, 30, 5, tzinfo=TAIPEI),
+              upload={"backend": "turnkey", "turnkey_root": str(root)})
+    try:
+        from terminal import bootstrap
+
+        rig.terminal.uploader = bootstrap.open_uploader(rig.cfg, rig.ledger, rig.clock, __import__("random").Random(1))
+        rig.add_range()
+        _, body = rig.request("POST", "/v1/sales", SALE)
+        rig.terminal.upload_now()
+        files = list((root / "UpCast" / "B2SSTORAGE" / "F0401" / "SRC").iterdir())
+        assert len(files) == 1
+        msg = mig.parse(files[0].read_bytes())
+        assert msg.main.invoice_number == body["invoice_number"] and msg.main.print_mark == "Y"
+        rig.terminal.upload_now()  # handed over once: a second run writes nothing new
+        assert len(list((root / "UpCast" / "B2SSTORAGE" / "F0401" / "SRC").iterdir())) == 1
+    finally:
+        rig.close()
