@@ -3,7 +3,7 @@
 Golden files are regenerated only with RT_UPDATE_GOLDEN=1 (then review the diff of the decoded text).
 """
 import pytest
-from conftest import GOLDEN, KEY, UPDATE_GOLDEN, long_consumer, make_invoice, vector_c, vector_d
+from printer_cases import GOLDEN, KEY, UPDATE_GOLDEN, long_consumer, make_invoice, vector_c, vector_d
 from escpos.capabilities import get_profile
 from escpos_decode import decode
 from PIL import ImageChops, ImageOps

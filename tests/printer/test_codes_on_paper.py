@@ -6,11 +6,11 @@ spec's geometry (same version >= 6, level L, no ECI, side by side, top-aligned, 
 zones), module for module identical to the symbol of the payload.
 """
 import pytest
-from conftest import KEY, long_business, long_consumer, vector_c, vector_d
+from printer_cases import KEY, long_business, long_consumer, vector_c, vector_d
 from escpos.capabilities import get_profile
 from escpos_decode import decode
 from PIL import ImageChops
-from symbols import find_qr_pair, format_and_mode, zbar
+from code_reader import find_qr_pair, format_and_mode, zbar
 
 from drivers.printer.encode import Encoder
 from drivers.printer.raster import QR_MIN_DOTS, QR_QUIET, RasterRenderer, make_qr
@@ -71,7 +71,7 @@ def test_the_printed_matrix_check_catches_an_eci_header():
     # the reader behind the test above is not blind: a code made with ECI reads as such
     import segno
 
-    from symbols import QrSymbol
+    from code_reader import QrSymbol
 
     code = segno.make_qr(vector_c().qr_codes(KEY).left, error="l", version=6, encoding="utf-8", eci=True,
                          boost_error=False)

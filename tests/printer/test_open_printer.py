@@ -67,7 +67,7 @@ def test_config_mistakes_name_the_key(cfg, field, message):
 def test_importing_the_package_needs_neither_escpos_nor_a_printer():
     code = ("import sys; sys.modules['escpos'] = None; sys.modules['usb'] = None; sys.modules['serial'] = None\n"
             "import drivers.printer as p\n"
-            "from conftest import vector_c, KEY\n"
+            "from printer_cases import vector_c, KEY\n"
             "from terminal.core.receipt import proof_layout\n"
             "inv = vector_c(); img = p.render_png(proof_layout(inv, inv.qr_codes(KEY), store_name='', reprint=False))\n"
             "print(img.size[0], 'escpos' in sys.modules and sys.modules['escpos'] is not None)")

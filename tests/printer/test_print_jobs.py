@@ -1,7 +1,7 @@
 """ReceiptPrinter.print_receipt against fake printers: what is sent, when it refuses, which error code
 and whether anything went out, so the service can leave the invoice issued and queue the print."""
 import pytest
-from conftest import KEY, vector_c, vector_d
+from printer_cases import KEY, vector_c, vector_d
 from escpos.printer import Dummy, File, Network, Serial
 from escpos_decode import decode
 from fake_printers import COVER_OPEN, NEAR_END, OK, PAPER_OUT, SILENT, PtyPrinter, TcpPrinter, status_queries

@@ -3,10 +3,10 @@ import dataclasses
 import json
 
 import pytest
-from conftest import KEY, vector_c
+from printer_cases import KEY, vector_c
 from escpos_decode import decode
 from PIL import Image, ImageChops
-from symbols import zbar
+from code_reader import zbar
 
 from drivers.printer import PngFilePrinter, PrinterError, preview
 from drivers.printer.raster import RasterRenderer

@@ -186,7 +186,7 @@ def test_usb_printer_without_a_working_in_endpoint_is_unknown_and_still_prints()
 
 
 def _proof():
-    from conftest import vector_c
+    from printer_cases import vector_c
 
     from terminal.core.receipt import proof_layout
 
