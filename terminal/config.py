@@ -103,11 +103,15 @@ SCHEMA: dict[str, dict[str, Opt]] = {
         "host": Opt(str, ""),
         "port": Opt(int, 9100, lo=1, hi=65535),
         "profile": Opt(str, "POS-5890"),
-        "mode": Opt(str, "raster", choices=("raster", "big5")),
+        "mode": Opt(str, "raster", choices=("raster", "big5", "gb18030")),
         "font": Opt(str, ""),
         "detail_slip": Opt(bool, True),
         "dsrdtr": Opt(bool, True),
         "status_timeout": Opt(float, 0.5, lo=0.05, hi=10.0),
+        "require_status": Opt(bool, False),
+        # 2 mm keeps every QR quiet zone inside the printed width; 1.5 counts the roll's unprinted margin
+        # (smaller receipts, a link that keeps up with the paper; check on real paper first)
+        "qr_quiet_edge_mm": Opt(float, 2.0, lo=1.0, hi=4.0),
     },
     "oled": {
         "enabled": Opt(bool, True),

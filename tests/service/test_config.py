@@ -49,7 +49,7 @@ def test_windows_notepad_bom_and_crlf_are_accepted(tmp_path):
 @pytest.mark.parametrize("extra, field, fragment", [
     ("[printer]\nbaudrat = 9600\n", "printer.baudrat", "unknown option printer.baudrat"),
     ("[printr]\nmode = 'raster'\n", "printr", "unknown section [printr]"),
-    ("[printer]\nmode = 'gb18030'\n", "printer.mode", "must be one of raster, big5"),
+    ("[printer]\nmode = 'cp936'\n", "printer.mode", "must be one of raster, big5, gb18030"),
     ("[api]\nport = 70000\n", "api.port", "between 1 and 65535"),
     ("[api]\nport = '8080'\n", "api.port", "must be an integer"),
     ("[terminal]\nsplit_consumer_tax = 1\n", "terminal.split_consumer_tax", "must be true/false"),
