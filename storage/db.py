@@ -1,10 +1,11 @@
 """Opening the ledger file safely, and what SQLite's errors mean for the counter.
 
-An existing file is opened read-write without the right to create (a vanished file is an error, not
-a fresh ledger), is read before anything is written, and must pass ``PRAGMA integrity_check``; a file
-that fails is reported and left exactly as it was. Every connection runs in WAL mode with
-``synchronous=FULL`` (one fsync per commit: a committed invoice survives a power cut) and a busy
-timeout, so the service and the CLI can hold the ledger open at the same time.
+A new ledger is built under a temporary name and linked into place complete. An existing file is
+opened read-write without the right to create (a vanished file is an error, not a fresh ledger), is
+read before anything is written, and must pass ``PRAGMA integrity_check``; a file that fails is
+reported and left exactly as it was. Every connection runs in WAL mode with ``synchronous=FULL``
+(one fsync per commit: a committed invoice survives a power cut) and a busy timeout, so the service
+and the CLI can hold the ledger open at the same time.
 """
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def create(path: Path, setup: Callable[[sqlite_utils.Database], None]) -> None:
                 setup(db)
         finally:
             conn.close()  # checkpoints: everything is in the one file now
-        _fsync(tmp)
+        fsync_path(tmp)
         try:
             os.link(tmp, path)  # fails if a ledger appeared meanwhile: never replace one
         except FileExistsError:
@@ -81,7 +82,7 @@ def create(path: Path, setup: Callable[[sqlite_utils.Database], None]) -> None:
         except OSError:  # a file system without hard links
             if not os.path.lexists(path):
                 os.rename(tmp, path)
-        _fsync(path.parent)
+        fsync_path(path.parent)
     except sqlite3.Error as exc:
         raise classify(exc, path) from exc
     except OSError as exc:
@@ -90,7 +91,8 @@ def create(path: Path, setup: Callable[[sqlite_utils.Database], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """fsync a file or a directory (after a rename into it)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

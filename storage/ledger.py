@@ -29,12 +29,14 @@ from terminal.core.errors import CannotIssue, ConfigError, ValidationError
 from terminal.core.invoice import (Invoice, Sale, Seller, build_invoice, check_buyer_choice, check_issue_time,
                                    format_random_code)
 from terminal.core.messages import AllowanceLine
+from terminal.core.money import split_tax
 from terminal.core.numbers import InvoiceNumber, NumberRange
 from terminal.core.period import Period, roc_date7
 from terminal.core.pool import PoolHealth
 
 from . import invariants, outbox as outbox_mod
-from .db import Session, classify, connect, corrupt, create, integrity_problems, unavailable, write_transaction
+from .db import (Session, classify, connect, corrupt, create, fsync_path, integrity_problems, unavailable,
+                 write_transaction)
 from .migrations import MIGRATION_SET, NAMES, migrations
 from .records import (PRINT_STATES, TAIPEI, AllowanceRecord, InvoiceRecord, RangeState, VoidRecord, buyer_columns,
                       buyer_from, items_from, items_json, lines_from, lines_json, stamp, unstamp)
@@ -440,9 +442,10 @@ class Ledger:
             self._event(conn, now, "cancelled", number, {"reason": reason.strip()})
 
     def void(self, number: str, *, now: dt.datetime, reason: str, corrected: Sale | None = None,
-             split_consumer_tax: bool = True) -> None:
+             split_consumer_tax: bool | None = None) -> None:
         """註銷 (F0701); with ``corrected``, re-issue (F0401) the same number, date and random code with
-        the corrected buyer data. Items and total must not change."""
+        the corrected buyer data. Items and total must not change. ``split_consumer_tax`` (see
+        ``build_invoice``) defaults to what the original invoice shows."""
         now = _aware(now)
         with self._s.writing() as conn:
             iid, rec = self._require(conn, number)
@@ -465,6 +468,9 @@ class Ledger:
                     raise _rule("a void may correct the buyer data only; items and total must stay the same",
                                 "void_changes_sale", "註銷重開不可變更品項金額", "corrected")
                 check_buyer_choice(corrected)
+                if split_consumer_tax is None:
+                    # a consumer invoice shows it (tax 0 unless split); one with a tax ID is always split
+                    split_consumer_tax = bool(inv.buyer_tax_id) or inv.tax_amount > 0 or split_tax(inv.total)[1] == 0
                 new = build_invoice(dataclasses.replace(corrected, sale_id=inv.sale_id), inv.number, inv.issued_at,
                                     inv.random_code, inv.seller, split_consumer_tax=split_consumer_tax)
             f0701 = mig.build(messages.f0701(inv, now, reason))
@@ -619,9 +625,10 @@ class Ledger:
                                 next_imported=bool(next_imported), warn_days=warn_days)
 
     # ------------------------------------------------------------------ backup and events
-    def backup(self, dest: str | os.PathLike) -> None:
+    def backup(self, dest: str | os.PathLike, *, now: dt.datetime | None = None) -> None:
         """Online backup to ``dest`` (sqlite3 backup API, from its own read connection so issuing
-        goes on). Written to a temporary file, checked, synced and renamed into place."""
+        goes on). Written to a temporary file, checked, synced and renamed into place; ``now`` dates
+        the event (default: the system clock)."""
         dest = Path(dest)
         live = self.path.resolve()
         if dest.resolve() in (live, Path(f"{live}-wal"), Path(f"{live}-shm")):
@@ -643,17 +650,9 @@ class Ledger:
                 source.close()
             if problems != ["ok"]:
                 raise corrupt(f"the backup {dest} failed its check: {problems[:3]}")
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_path(tmp)
             os.replace(tmp, dest)
-            dir_fd = os.open(dest.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            fsync_path(dest.parent)
         except sqlite3.Error as exc:
             tmp.unlink(missing_ok=True)
             raise unavailable(f"backup to {dest} failed: {exc}") from exc
@@ -661,7 +660,7 @@ class Ledger:
             tmp.unlink(missing_ok=True)
             raise unavailable(f"backup to {dest} failed: {exc.strerror}") from exc
         with self._s.writing() as conn:
-            self._event(conn, dt.datetime.now(TAIPEI), "backup", str(dest), None)
+            self._event(conn, _aware(now) if now is not None else dt.datetime.now(TAIPEI), "backup", str(dest), None)
 
     def events(self, limit: int = 100) -> list[dict]:
         """The newest ``limit`` events of the append-only log, oldest first."""

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from ledger_helpers import at
+from ledger_helpers import SELLER, at, body, fingerprint
 from terminal.core import mig
 from terminal.core.carriers import Carrier
 from terminal.core.errors import ValidationError
@@ -215,3 +215,18 @@ def test_cancel_allowance_g0501_then_the_invoice_can_be_cancelled(till, stocked)
     # the cancelled allowance no longer counts against the line
     stocked.add_allowance(n, [AllowanceLine(2, 1, 45)], now=LATER + dt.timedelta(hours=2))
     assert [a.cancelled_at is None for a in stocked.get_invoice(n).allowances] == [False, True]
+
+
+def test_reissue_keeps_the_tax_representation_of_the_original(stocked):
+    b = body("POS-10")
+    inv, _ = stocked.issue(parse_sale(b), now=at(2024, 9, 15, 11), seller=SELLER, random_code=lambda: 1,
+                           sale_fingerprint=fingerprint(b), split_consumer_tax=False)
+    assert (inv.sales_amount, inv.tax_amount) == (175, 0)
+    fixed = parse_sale({**b, "carrier": {"type": "3J0002", "id": "/ABC+123"}})
+    stocked.void(str(inv.number), now=LATER, reason="載具", corrected=fixed)
+    rec = stocked.get_invoice(str(inv.number)).invoice
+    assert (rec.sales_amount, rec.tax_amount, rec.carrier) == (175, 0, Carrier("3J0002", "/ABC+123"))
+    fixed = parse_sale({**b, "buyer_tax_id": "22099131"})
+    stocked.void(str(inv.number), now=LATER, reason="統編", corrected=fixed)
+    assert (stocked.get_invoice(str(inv.number)).invoice.sales_amount,
+            stocked.get_invoice(str(inv.number)).invoice.tax_amount) == (167, 8)  # a tax ID always splits
