@@ -134,16 +134,21 @@ def sync_calls(child: str, path: Path, n: int, work: Path) -> int | None:
     if shutil.which("strace") is None:
         return None
     out = work / "strace.txt"
-    subprocess.run(["strace", "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", str(out), sys.executable, "-c",
-                    child, str(path), str(n), str(ROOT)], check=True)
+    r = subprocess.run(["strace", "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", str(out), sys.executable, "-c",
+                        child, str(path), str(n), str(ROOT)], capture_output=True, text=True)
+    if r.returncode != 0 and "ptrace" in r.stderr:
+        print(f"strace cannot trace here, fsyncs not counted: {r.stderr.strip()[:200]}", file=sys.stderr)
+        return None
+    if r.returncode != 0:
+        raise RuntimeError(f"fsync-counting child failed: {r.stderr[-2000:]}")
     return sum(int(m.group(1)) for m in re.finditer(
         r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?f(?:data)?sync$", out.read_text(), re.M))
 
 
 def syncs_per_op(child: str, path: Path, n: int, work: Path) -> float | None:
     base = sync_calls(child, path, 0, work)  # opening and closing alone
-    total = sync_calls(child, path, n, work)
-    return None if base is None else round((total - base) / n, 3)
+    total = None if base is None else sync_calls(child, path, n, work)
+    return None if total is None else round((total - base) / n, 3)
 
 
 # ---------------------------------------------------------------- bulk seeding
