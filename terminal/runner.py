@@ -33,6 +33,7 @@ class Service:
         self.url = f"http://{host}:{self.server.server_port}"
         if self.built.scanner is not None:
             threading.Thread(target=self._scan_loop, name="scanner", daemon=True).start()
+        t.recover_interrupted_prints()
         t.tick()
         notify.notify(f"READY=1\nSTATUS=accepting sales at {self.url}")
         self.ready_line(f"READY {self.url}")

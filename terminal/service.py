@@ -129,7 +129,7 @@ class Terminal:
         self._clear_error()
         self._show(screens.issued_screen(inv.number.printed, outcome), hold_s=ISSUED_HOLD_S)
 
-    def _print_proof(self, number: str, *, reprint: bool) -> str:
+    def _print_proof(self, number: str, *, reprint: bool, fail_state: str = "queued") -> str:
         """Print the proof; returns the new print state. A failure queues the print (the invoice stays
         issued; the number is never burnt for a printer problem)."""
         rec = self.ledger.get_invoice(number)
@@ -144,10 +144,11 @@ class Terminal:
                 self.printer.print_receipt(receipt)
         except TerminalError as exc:
             log.warning("print of %s failed: %s", number, exc.code)
-            self.ledger.set_print_state(number, "queued", now=self.clock.now())
+            if fail_state != "pending":
+                self.ledger.set_print_state(number, fail_state, now=self.clock.now())
             self._printer_state = getattr(getattr(exc, "status", None), "state", None) or exc.code
             self._set_error(exc)
-            return "queued"
+            return fail_state
         self._printer_state = "ok"
         self.ledger.set_print_state(number, "printed", now=self.clock.now())
         return "printed"
@@ -158,6 +159,17 @@ class Terminal:
                 self.printer.print_receipt(self.layout.detail_slip_layout(inv, store_name=self.cfg.seller.store_name))
         except TerminalError as exc:  # a detail slip is a courtesy; never queue it
             log.warning("detail slip for %s not printed: %s", inv.number, exc.code)
+
+    def recover_interrupted_prints(self) -> list[str]:
+        """At start-up: proofs whose print outcome was never recorded (the service stopped between
+        issuing and printing). Whether the original came out is unknown, so they are printed as 補印:
+        a customer may get a copy instead of an original, but two originals never exist. One that fails
+        again stays pending (not queued, which would print an original) until the next start."""
+        numbers = list(self.ledger.pending_prints())
+        for number in numbers:
+            log.warning("print of %s was interrupted; printing it as a reprint (補印)", number)
+            self._print_proof(number, reprint=True, fail_state="pending")
+        return numbers
 
     def retry_queued_prints(self) -> int:
         done = 0
@@ -345,10 +357,13 @@ class Terminal:
         """Periodic work from the service loop: close ended periods, poll the printer now and then,
         retry queued prints, refresh the OLED (transient screens stay up for their hold time)."""
         now = self.clock.now()
-        try:
-            self.ledger.close_periods(now, head_ban=self.cfg.seller.head_ban, branch_ban=self.cfg.seller.tax_id)
-        except TerminalError as exc:
-            self._set_error(exc)
+        # A clock that jumped forward must not close the current period for good: only a trusted clock
+        # closes periods (their unused numbers become the E0402 report and are locked).
+        if self.clock.synchronized() or not self.cfg.terminal.require_clock_sync:
+            try:
+                self.ledger.close_periods(now, head_ban=self.cfg.seller.head_ban, branch_ban=self.cfg.seller.tax_id)
+            except TerminalError as exc:
+                self._set_error(exc)
         mono = self.clock.monotonic()
         if mono >= self._next_printer_poll:
             self._next_printer_poll = mono + PRINTER_POLL_S

@@ -308,3 +308,42 @@ def test_upload_now_hands_issued_invoices_to_turnkey(tmp_path):
         assert len(list((root / "UpCast" / "B2SSTORAGE" / "F0401" / "SRC").iterdir())) == 1
     finally:
         rig.close()
+
+
+def test_interrupted_print_is_recovered_as_a_reprint(rig):
+    from terminal.core.invoice import Seller, parse_sale
+
+    rig.add_range()
+    # what a crash between committing the sale and printing leaves behind: print state "pending"
+    sale = parse_sale({**SALE, "sale_id": "CRASHED"})
+    inv, _ = rig.ledger.issue(sale, now=rig.clock.now(), seller=Seller("04595257", "範例咖啡有限公司", "臺北市中正區範例路1號"),
+                              random_code=lambda: 1234, sale_fingerprint="f")
+    assert rig.ledger.pending_prints() == [str(inv.number)]
+    rig.printer.simulate("paper_out")
+    assert rig.terminal.recover_interrupted_prints() == [str(inv.number)]
+    assert rig.ledger.pending_prints() == [str(inv.number)] and rig.ledger.queued_prints() == []
+    rig.printer.simulate("ok")
+    rig.terminal.recover_interrupted_prints()
+    rec = rig.ledger.get_invoice(str(inv.number))
+    assert rec.print_state == "printed" and rec.print_count == 1
+    reprint = rig.printer.encoder.encode(rig.terminal.layout.proof_layout(
+        rec.invoice, rec.invoice.qr_codes(KEY), store_name="範例咖啡", reprint=True))
+    original = rig.printer.encoder.encode(rig.terminal.layout.proof_layout(
+        rec.invoice, rec.invoice.qr_codes(KEY), store_name="範例咖啡", reprint=False))
+    printed = (rig.printer.out_dir / f"{inv.number}.bin").read_bytes()
+    assert printed == reprint != original
+
+
+def test_periods_close_only_on_a_trusted_clock(rig):
+    import datetime as dt
+
+    rig.add_range()
+    rig.clock.synced = False
+    rig.clock.set(dt.datetime(2024, 11, 2, 10, 0, tzinfo=rig.clock.now().tzinfo))  # clock jumped a period ahead
+    rig.terminal.tick()
+    assert not any(r.closed for r in rig.ledger.list_ranges())
+    rig.clock.synced = True
+    rig.terminal.tick()
+    assert all(r.closed for r in rig.ledger.list_ranges())
+    types = [m.message_type for m in rig.ledger.outbox.pending(rig.clock.now(), limit=10)]
+    assert types == ["E0402"]
