@@ -101,7 +101,8 @@ def validate_wifi(wifi: Mapping[str, Any], earlier: Mapping[str, str] | None = N
     ``terminal.toml.applied`` has no psk), so re-applying an edited card keeps the Wi-Fi working."""
     for key in wifi:
         if key not in WIFI_KEYS:
-            raise ConfigError(f"unknown option wifi.{key}", field=f"wifi.{key}", message_zh=f"未知的設定 wifi.{key}")
+            raise ConfigError(f"unknown option wifi.{key}", field=f"wifi.{key}",
+                              message_zh=f"未知的設定 wifi.{key}")
 
     def bad(key: str, why: str) -> ConfigError:
         return ConfigError(f"wifi.{key} {why}", field=f"wifi.{key}", message_zh=f"設定錯誤: wifi.{key}")
@@ -150,7 +151,9 @@ def _secret_values(data: Mapping[str, Any]) -> list[str]:
 
 
 def redact(text: str, secrets: list[str]) -> str:
-    for value in sorted(secrets, key=len, reverse=True):
+    """``text`` with every secret value replaced by ``***`` (values under 4 characters are no secret
+    and replacing them would garble the message)."""
+    for value in sorted((v for v in secrets if len(v) >= 4), key=len, reverse=True):
         text = text.replace(value, "***")
     return text
 
@@ -212,14 +215,13 @@ def write_private(path: Path, text: str, owner: tuple[int, int] | None) -> Path:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.new")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        os.fchmod(fd, 0o600)  # O_CREAT's mode is cut by the umask; an existing file keeps its mode
         if owner is not None:
             os.fchown(fd, *owner)
-        os.write(fd, text.encode())
+        fh.write(text.encode())
+        fh.flush()
         os.fsync(fd)
-    finally:
-        os.close(fd)
     return tmp
 
 
@@ -240,11 +242,12 @@ def _replace_text(path: Path, text: str) -> None:
 
 # ------------------------------------------------------------------------------------------- scrubbing
 _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_\-\"' .]+?)\s*\]\s*(#.*)?$")
-_ASSIGN = re.compile(r"""^\s*((?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*'))*)\s*=""")
+_KEY = r"""(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')"""
+_ASSIGN = re.compile(rf"^\s*({_KEY}(?:\s*\.\s*{_KEY})*)\s*=")
 
 
 def _key_path(raw: str) -> list[str]:
-    return [p.strip().strip("\"'") for p in re.findall(r"""[A-Za-z0-9_\-]+|"[^"]*"|'[^']*'""", raw)]
+    return [p.strip("\"'") for p in re.findall(_KEY, raw)]
 
 
 def _is_secret_path(path: list[str]) -> bool:
@@ -284,7 +287,8 @@ def _regenerated(data: Mapping[str, Any], stamp: str) -> str:
     """Fallback when the line scrub cannot be proven clean: the values without secrets."""
     clean = {s: {k: v for k, v in t.items() if not _is_secret_path([s, k])} if isinstance(t, Mapping) else t
              for s, t in data.items() if s not in SECRET_TABLES}
-    removed = sorted(f"{s}.{k}" for s, t in data.items() if isinstance(t, Mapping) for k in t if _is_secret_path([s, k]))
+    removed = sorted(f"{s}.{k}" for s, t in data.items() if isinstance(t, Mapping)
+                     for k in t if _is_secret_path([s, k]))
     head = [f"# Imported {stamp}. Secrets removed from this card: {', '.join(removed) or 'none'}.", ""]
     return "\n".join(head) + tomli_w.dumps(clean)
 
@@ -402,7 +406,8 @@ def status_text(outcome: Outcome, now: dt.datetime, *, dest: Path) -> str:
             "",
             f"Problem in: {where}",
             f"Error ({outcome.code}): {outcome.message}",
-            f"Nothing was changed ({when}). Fix {outcome.source or 'terminal.toml'} on this card and restart the terminal.",
+            f"Nothing was changed ({when}). Fix {outcome.source or 'terminal.toml'} on this card and restart",
+            "the terminal.",
         ]
     return "\n".join(lines) + "\n"
 

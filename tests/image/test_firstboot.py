@@ -332,7 +332,8 @@ def test_the_cards_template_filled_in_with_wifi_uncommented_applies(card):
     text = (TEMPLATE.read_text().replace('tax_id = ""', 'tax_id = "04595257"')
             .replace('name = ""', 'name = "範例咖啡"').replace('address = ""', 'address = "臺北市"')
             .replace('qr_aes_key = ""', f'qr_aes_key = "{QR_KEY}"').replace('api_token = ""', f'api_token = "{TOKEN}"')
-            .replace("# [wifi]", "[wifi]").replace("# ssid", "ssid").replace("# psk", "psk").replace("# country", "country"))
+            .replace("# [wifi]", "[wifi]").replace("# ssid", "ssid").replace("# psk", "psk")
+            .replace("# country", "country"))
     put(card, text, windows=True)
     outcome = run(card)
     assert outcome.ok, outcome
