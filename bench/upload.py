@@ -1,8 +1,8 @@
 """Upload throughput and memory: drain N queued invoices to the fake ECPay server on loopback.
 
 Each measurement runs in a fresh child process (so peak RSS means something) that builds the queue,
-starts the fake center in a separate process (its bookkeeping stays out of the numbers), and times one
-``Uploader.upload_once()`` draining everything. Memory is the growth over the process after the queue
+starts the fake center in a separate process (its bookkeeping stays out of the numbers), warms up with
+one request (lazy imports, the connection), and times one ``Uploader.upload_once()`` draining everything. Memory is the growth over the process after the queue
 was built: peak RSS (VmHWM after resetting it) and the tracemalloc peak (a separate run: tracing slows
 things down). The baseline, measured in the same run, is the bare transport: the same number of POSTs
 of a same-sized body that the server answers with 404 (no envelope, no MIG, no outbox).
@@ -121,6 +121,7 @@ def child(mode: str, n: int) -> dict:
         client = EcpayOfflineClient(base_url=base_url, merchant_id=MERCHANT_ID, hash_key=HASH_KEY, hash_iv=HASH_IV,
                                     machine_id=MACHINE_ID, timeout=10, clock=clock, allow_insecure_loopback=True)
         uploader = Uploader(outbox, client, clock=clock, rng=random.Random(1), batch=50)
+        client.merchant_info()  # warm up: lazy imports and the kept-alive connection are not per-invoice costs
         if mode == "trace":
             tracemalloc.start()
             base = tracemalloc.get_traced_memory()[0]

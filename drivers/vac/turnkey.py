@@ -90,6 +90,8 @@ class TurnkeyClient:
             return Ack(False, reason=f"not handed to Turnkey: the payload is {mig.message_code(parsed)}, "
                                      f"the message says {kind}")
         target = self.src_dir(kind)
+        if not (self.root / "UpCast").is_dir():  # an unmounted disk: never build a tree nobody reads
+            return Ack(False, reason=f"Turnkey's {self.root / 'UpCast'} is missing", retryable=True, outage=True)
         try:
             entry = self.journal.get(message.id)
             if entry is not None and entry.state == HANDED:

@@ -200,6 +200,15 @@ def test_unreadable_and_hostile_result_files_acknowledge_nothing(tk, turnkey, cl
     assert up.upload_once() == UploadResult(acked=1)
 
 
+def test_a_vanished_turnkey_directory_is_an_outage_not_a_new_tree(tk, turnkey, clock):
+    import shutil
+
+    shutil.rmtree(turnkey.root / "UpCast")
+    ack = tk.send(_f0401(1, 1, clock.now))
+    assert ack.outage and ack.retryable and "UpCast is missing" in ack.reason
+    assert not (turnkey.root / "UpCast").exists()
+
+
 def test_turnkey_hands_out_no_numbers_and_needs_its_directory(tk, tmp_path, clock):
     with pytest.raises(NotImplementedError, match="配號"):
         tk.fetch_tracks(Period.of(T0.date()))
