@@ -1,6 +1,7 @@
 """TurnkeyClient: atomic, exactly-once hand-over into Turnkey's directories, crash recovery, and the
 platform's answers read back into the outbox."""
 import datetime as dt
+from dataclasses import replace
 import logging
 import os
 import random
@@ -70,7 +71,7 @@ def test_a_message_is_handed_over_once(tk, turnkey, clock):
     again = tk.send(m)
     assert again.pending and "still in SRC: is Turnkey running?" in again.reason
     turnkey.pump(clock.now, results=False)
-    third = tk.send(OutboxMessage(**{**m.__dict__, "attempts": 2}))
+    third = tk.send(replace(m, attempts=2))
     assert third.pending and "picked up by Turnkey" in third.reason
     assert turnkey.src_files() == [] and len(turnkey.all_files("F0401_AB10000001_1_")) == 1
 

@@ -49,15 +49,12 @@ def test_every_invoice_reaches_the_center_exactly_once_through_every_fault(ecpay
     issued = {str(i.number) for i in invs}
     assert set(ecpay.stored) == issued - refused
     assert set(ecpay.stored.values()) == {1}  # none twice
+    # the fake refuses a void of an invoice it does not have, so this also proves each void came second
     assert ecpay.void_stored == {str(i.number): 1 for i in voided}
     states = outbox.states()
     assert [mid for mid, s in states.items() if s == "rejected"] == [5, 18, 41]
     assert outbox.row(5).reason == "ECPay RtnCode 5070099: 買受人統編不存在"
     assert sum(s == "acked" for s in states.values()) == 57 + 5
-    # every void reached the center after its invoice
-    order = [a for a, _ in ecpay.log]
-    assert order.count("OfflineInvalid") >= 5 and not any(a == "OfflineInvalid" for a in order[:ecpay.log.index(
-        next(e for e in ecpay.log if e[0] == "OfflineIssue"))])
     assert outbox.backlog(clock.now).pending == 0 and outbox.backlog(clock.now).rejected == 3
 
 
