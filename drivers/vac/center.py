@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, fields
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from terminal.core.numbers import NumberRange
 from terminal.core.period import Period
@@ -66,7 +66,6 @@ class CenterClient(Protocol):
         """
 
 
-@runtime_checkable
 class ResultCollector(Protocol):
     """A back-end whose answers arrive after the hand-over (Turnkey)."""
 

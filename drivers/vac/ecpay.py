@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import logging
 import re
-from typing import Any, Callable
+from typing import Callable
 from urllib.parse import urlsplit
 
 from terminal.core import mig

@@ -2,7 +2,6 @@
 platform's answers read back into the outbox."""
 import datetime as dt
 from dataclasses import replace
-import logging
 import os
 import random
 
