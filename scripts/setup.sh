@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv python3-dev gcc linux-libc-dev zbar-tools fonts-wqy-zenhei libusb-1.0-0 systemd strace)
+APT_PACKAGES=(python3-venv python3-dev gcc linux-libc-dev zbar-tools fonts-wqy-zenhei libusb-1.0-0 systemd strace
+    # image tests (tests/image/test_image.py builds a small host-arch image: no qemu needed there)
+    mmdebstrap mtools dosfstools fdisk e2fsprogs systemd-container zstd)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
