@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-exec .venv/bin/receipt-terminal run --simulate --state-dir "${STATE_DIR:-./sim-state}" "$@"
+exec .venv/bin/receipt-terminal run --simulate --state-dir "${STATE_DIR:-./sim-state}" --demo "${DEMO_SALES:-4}" "$@"
