@@ -125,7 +125,8 @@ install -m 644 "$src/README.md" "$R/opt/receipt-terminal/README.md"
 install -m 644 "$here/README.md" "$R/opt/receipt-terminal/image-README.md"
 systemd-sysusers --root="$R" "$R/usr/lib/sysusers.d/receipt-terminal.conf"
 systemctl --root="$R" --quiet enable receipt-terminal.service receipt-terminal-upload.timer \
-    receipt-terminal-firstboot.service receipt-terminal-growdata.service systemd-time-wait-sync.service
+    receipt-terminal-firstboot.service receipt-terminal-growdata.service overlayroot-lower-ro.service \
+    systemd-time-wait-sync.service
 # a read-only root is updated by re-flashing: no apt runs, no dpkg database backups
 systemctl --root="$R" --quiet disable apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer 2>/dev/null || true
 cat > "$R/etc/receipt-terminal-release" <<EOF

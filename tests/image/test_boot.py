@@ -73,7 +73,7 @@ def qemu_boot(img: Path, kernel: Path, initrd: Path, cmdline: str, log: Path, ti
     with open(log, "wb") as fh:
         subprocess.run(args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout)
     text = log.read_text(errors="replace")
-    checks = dict(re.findall(r"CI-CHECK (\w+)=(.*?)\r?$", text, re.M))
+    checks = dict(re.findall(r"CI-CHECK ([\w-]+)=(.*?)\r?$", text, re.M))
     checks["_seconds"] = round(time.monotonic() - start)
     checks["_console"] = text
     return checks
@@ -130,10 +130,10 @@ def test_first_boot_reaches_ready_with_a_read_only_root(booted):
     c = booted["first"]
     assert c.get("done") == "1", c["_console"][-3000:]
     assert c["jobs_left"] == "0"
-    assert c["root"] == "overlay" and c["root_ro_lower"] == "ext4:ro"
+    assert c["root"] == "overlay" and c["root_ro_lower"] == "ext4:ro"  # overlayroot-lower-ro.service
     assert c["data"] == "ext4:rw" and c["boot_fat"] == "vfat"
     assert c["binds"].split() == ["/dev/vda3[/config]", "/dev/vda3[/state]", "/dev/vda3[/timers]"]
-    assert re.search(r"Will now check root file system.*?\n.*?clean", c["_console"], re.S), "root not fsck'ed"
+    assert re.search(r"Will now check root file system[^\n]*\n(?:[^\n]*\n){0,3}rtroot: clean", c["_console"])
     assert c["app"] == "active:running:" and "accepting sales" in c["app_status"]
     assert c["health"] == "200"
     assert c["timer_state"] == "active" and c["timer_next"] not in ("", "0", "n/a")
@@ -143,17 +143,19 @@ def test_first_boot_reaches_ready_with_a_read_only_root(booted):
 
 def test_first_boot_import_and_partition_growth(booted):
     c = booted["first"]
-    assert c["receipt-terminal-firstboot"] == "yes:success:"
+    assert c["receipt-terminal-firstboot"] == "success:yes:"
     assert c["config"] == "600:receipt-terminal"
     assert c["fat_files"].split() == ["terminal-status.txt", "terminal.toml.applied"]
     assert c["fat_secret_hits"] == "0"
-    assert c["receipt-terminal-growdata"] == "yes:success:" and int(c["data_mib"]) > 1400  # 512 MiB + 1 GiB
+    # the partition table is extended now; the kernel and the filesystem follow at the next boot
+    assert c["receipt-terminal-growdata"] == "success:yes:" and 400 < int(c["data_mib"]) < 512
+    assert int(booted["second"]["data_mib"]) > 1400  # 512 MiB + the card's extra 1 GiB
 
 
 def test_second_boot_keeps_data_and_discards_root_writes(booted):
     c = booted["second"]
     assert c.get("done") == "1", c["_console"][-3000:]
-    assert c["receipt-terminal-firstboot"].startswith("no:")  # condition false: nothing to import
+    assert c["receipt-terminal-firstboot"] == "success:no:"  # condition false: nothing to import
     assert c["config"] == "600:receipt-terminal" and "ledger.sqlite3" in c["ledger"]
     assert c["marker_from_earlier_boot"] == "none"  # /var/tmp is on the RAM overlay
     assert c["app"] == "active:running:" and c["failed"].strip() == ""

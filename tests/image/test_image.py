@@ -88,9 +88,10 @@ def test_data_partition_tree_and_owners(built):
 def test_units_enabled_and_apt_timers_off(built):
     root = built["root"]
     wants = {
-        "multi-user.target.wants": ["receipt-terminal.service", "receipt-terminal-firstboot.service"],
         "timers.target.wants": ["receipt-terminal-upload.timer"],
-        "local-fs.target.wants": ["receipt-terminal-growdata.service"],
+        "multi-user.target.wants": ["receipt-terminal.service", "receipt-terminal-firstboot.service",
+                                    "receipt-terminal-growdata.service"],
+        "local-fs.target.wants": ["overlayroot-lower-ro.service"],
         "sysinit.target.wants": ["systemd-time-wait-sync.service", "systemd-timesyncd.service"],
     }
     for target, units in wants.items():
@@ -104,7 +105,8 @@ def test_units_enabled_and_apt_timers_off(built):
 
 def test_units_verify_inside_the_image(built):
     units = ["receipt-terminal.service", "receipt-terminal-upload.service", "receipt-terminal-upload.timer",
-             "receipt-terminal-firstboot.service", "receipt-terminal-growdata.service"]
+             "receipt-terminal-firstboot.service", "receipt-terminal-growdata.service",
+             "overlayroot-lower-ro.service"]
     r = nspawn(built, "systemd-analyze", "verify", *(f"/etc/systemd/system/{u}" for u in units), check=False)
     problems = [l for l in r.stderr.splitlines() if "receipt-terminal" in l and "Attempted to remove" not in l]
     assert r.returncode == 0 and not problems, r.stderr
