@@ -101,6 +101,9 @@ def test_units_enabled_and_apt_timers_off(built):
             assert root.read(link["target"])  # the unit file itself is in the image
     timers = root.ls("/etc/systemd/system/timers.target.wants")
     assert "apt-daily.timer" not in timers and "apt-daily-upgrade.timer" not in timers
+    # no network at the counter must not keep the terminal from starting (and its OLED dark) forever
+    drop_in = root.read("/etc/systemd/system/systemd-time-wait-sync.service.d/receipt-terminal.conf").decode()
+    assert "\nTimeoutStartSec=3min\n" in drop_in
 
 
 def test_units_verify_inside_the_image(built):
