@@ -9,6 +9,7 @@ broken raises ValidationError naming the element); the parser applies the same r
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, fields as dc_fields
@@ -402,13 +403,18 @@ def _to_text(rule: Rule, value: Any, path: str) -> str:
 _NOT_XML = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+@functools.lru_cache(maxsize=None)
+def _pattern(pattern: str) -> re.Pattern:
+    return re.compile(pattern, re.ASCII)
+
+
 def _check_text(rule: Rule, text: str, path: str) -> None:
     if rule.max_len is not None and not rule.min_len <= len(text) <= rule.max_len:
         raise _fail(path, f"length must be {rule.min_len}..{rule.max_len}, got {len(text)}")
     if _NOT_XML.search(text):
         raise _fail(path, "contains a character XML cannot carry (control character or surrogate)")
     # re.ASCII: MIG digits are 0-9 only; \d would also accept full-width and other scripts' digits
-    if rule.pattern is not None and not re.fullmatch(rule.pattern, text, re.ASCII):
+    if rule.pattern is not None and not _pattern(rule.pattern).fullmatch(text):
         raise _fail(path, f"{text!r} does not match {rule.pattern}")
     if not text:
         raise _fail(path, "must not be empty")
@@ -434,7 +440,13 @@ def _from_text(rule: Rule, text: str, path: str) -> Any:
 
 
 # ---------------------------------------------------------------- build
-def _build_into(parent: ET.Element, schema: tuple[Rule, ...], obj: Any, path: str) -> None:
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def _emit(out: list[str], schema: tuple[Rule, ...], obj: Any, path: str, pad: str) -> None:
+    """Append the elements of ``obj`` as indented XML text. The messages are text-only elements, so
+    writing them directly is exact and about twice as fast as an ElementTree round (it runs on every
+    sale, inside the ledger's transaction)."""
     for rule in schema:
         value = getattr(obj, rule.attr)
         p = f"{path}/{rule.tag}"
@@ -442,31 +454,37 @@ def _build_into(parent: ET.Element, schema: tuple[Rule, ...], obj: Any, path: st
             if rule.required:
                 raise _fail(p, "is mandatory")
             continue
-        el = ET.SubElement(parent, rule.tag)
+        tag = rule.tag
         if rule.kind == "group":
-            _build_into(el, _SCHEMA_OF[rule.node], value, p)
+            out.append(f"{pad}<{tag}>\n")
+            _emit(out, _SCHEMA_OF[rule.node], value, p, pad + "  ")
+            out.append(f"{pad}</{tag}>\n")
         elif rule.kind == "list":
             if rule.max_items and len(value) > rule.max_items:
                 raise _fail(p, f"at most {rule.max_items} items")
+            out.append(f"{pad}<{tag}>\n")
+            inner, item_tag, item_schema = pad + "    ", rule.item_tag, _SCHEMA_OF[rule.node]
             for n, item in enumerate(value):
-                _build_into(ET.SubElement(el, rule.item_tag), _SCHEMA_OF[rule.node], item,
-                            f"{p}/{rule.item_tag}[{n}]")
+                out.append(f"{pad}  <{item_tag}>\n")
+                _emit(out, item_schema, item, f"{p}/{item_tag}[{n}]", inner)
+                out.append(f"{pad}  </{item_tag}>\n")
+            out.append(f"{pad}</{tag}>\n")
         else:
-            el.text = _to_text(rule, value, p)
+            out.append(f"{pad}<{tag}>{_to_text(rule, value, p).translate(_ESCAPES)}</{tag}>\n")
 
 
 def build(message: Any) -> bytes:
-    """Serialise a message dataclass to MIG 4.1 XML (UTF-8, with declaration and namespace)."""
+    """Serialise a message dataclass to MIG 4.1 XML (UTF-8, with declaration and namespace, two-space
+    indentation)."""
     code = _CODE_OF.get(type(message))
     if code is None:
         raise TypeError(f"not a MIG message: {type(message).__name__}")
     root_tag, _, schema = SCHEMAS[code]
-    root = ET.Element(root_tag, {"xmlns": namespace(code)})
-    _build_into(root, schema, message, root_tag)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n', f'<{root_tag} xmlns="{namespace(code)}">\n']
+    _emit(out, schema, message, root_tag, "  ")
     _check_across(message, root_tag)
-    ET.indent(root, space="  ")
-    # serialising to str and encoding once is ~25 % faster than encoding="utf-8", same bytes
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n").encode("utf-8")
+    out.append(f"</{root_tag}>\n")
+    return "".join(out).encode("utf-8")
 
 
 # ---------------------------------------------------------------- parse
