@@ -139,7 +139,8 @@ BUILT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 EOF
 
 # mount points of the data partition, empty in the root filesystem
-for d in data etc/receipt-terminal var/lib/receipt-terminal var/lib/systemd/timers var/lib/systemd/timesync; do
+for d in data etc/receipt-terminal var/lib/receipt-terminal var/lib/systemd/timers var/lib/systemd/timesync \
+         srv/turnkey; do
     mkdir -p "$R/$d"
     [ -z "$(ls -A "$R/$d")" ] || die "$d is not empty in the root filesystem (it is a mount point)"
 done
@@ -148,7 +149,7 @@ svc=$(owner receipt-terminal)
 timesync=$(owner systemd-timesync)
 [ -n "$svc" ] && [ -n "$timesync" ] || die "service or systemd-timesync user missing in the root filesystem"
 D=$work/data
-install -d -m 700 -o "${svc%:*}" -g "${svc#*:}" "$D/config" "$D/state"
+install -d -m 700 -o "${svc%:*}" -g "${svc#*:}" "$D/config" "$D/state" "$D/turnkey"
 install -d -m 755 "$D/timers"
 install -d -m 755 -o "${timesync%:*}" -g "${timesync#*:}" "$D/timesync"
 install -d -m 700 "$D/network"

@@ -69,7 +69,8 @@ def test_fstab_puts_config_ledger_and_timer_state_on_the_data_partition(built):
     assert tab["/data"][2] == "ext4" and tab["/data"][5] == "2" and "x-systemd.growfs" in tab["/data"][3]
     binds = {mnt: row[0] for mnt, row in tab.items() if "bind" in row[3].split(",")}
     assert binds == {"/etc/receipt-terminal": "/data/config", "/var/lib/receipt-terminal": "/data/state",
-                     "/var/lib/systemd/timers": "/data/timers", "/var/lib/systemd/timesync": "/data/timesync"}
+                     "/var/lib/systemd/timers": "/data/timers", "/var/lib/systemd/timesync": "/data/timesync",
+                     "/srv/turnkey": "/data/turnkey"}
     for mnt in binds:  # empty mount points in the read-only root
         assert built["root"].ls(mnt) == []
 
@@ -77,8 +78,9 @@ def test_fstab_puts_config_ledger_and_timer_state_on_the_data_partition(built):
 def test_data_partition_tree_and_owners(built):
     uid_gid = passwd(built)
     data = built["data"]
-    assert set(data.ls("/")) >= {"config", "state", "timers", "timesync", "network"}
+    assert set(data.ls("/")) >= {"config", "state", "timers", "timesync", "network", "turnkey"}
     for name, owner, mode in [("config", SERVICE_USER, 0o700), ("state", SERVICE_USER, 0o700),
+                              ("turnkey", SERVICE_USER, 0o700),
                               ("timesync", "systemd-timesync", 0o755), ("network", "root", 0o700),
                               ("timers", "root", 0o755)]:
         st = data.stat(f"/{name}")
