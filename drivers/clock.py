@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import datetime as dt
+import functools
 import time
 from zoneinfo import ZoneInfo
 
@@ -28,9 +29,15 @@ class _Timex(ctypes.Structure):
                 ("_reserved", ctypes.c_int * 11)]
 
 
+@functools.lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL:
+    # find_library runs `ldconfig -p` in a subprocess: once per process, not once per clock check
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
 def kernel_clock_synchronized() -> bool:
     """True when the kernel's NTP state says the clock is synchronised."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc = _libc()
     tx = _Timex()
     state = libc.adjtimex(ctypes.byref(tx))
     if state < 0:

@@ -22,11 +22,13 @@ from terminal.core.errors import CannotIssue, TerminalError, ValidationError
 from terminal.core.invoice import Seller, parse_sale
 from terminal.core.messages import AllowanceLine
 from terminal.core.numbers import InvoiceNumber
+from terminal.core.period import Period
 
 log = logging.getLogger("receipt_terminal")
 ISSUED_HOLD_S = 10.0  # the issued / error screens stay up this long before the status screen returns
 ERROR_HOLD_S = 20.0
 PRINTER_POLL_S = 30.0  # printer status queries are real traffic on the printer's link: not every tick
+STATUS_REFRESH_S = 15.0
 PRINTER_PROBLEMS_ZH = {"paper_out": "印表機缺紙", "cover_open": "印表機上蓋未關", "offline": "印表機未連線"}
 
 
@@ -65,6 +67,9 @@ class Terminal:
         self._last_error: TerminalError | None = None
         self._last_number: str | None = None
         self._hold_until = 0.0
+        self._status_due = 0.0
+        self._status_synced: bool | None = None
+        self._closed_for: Period | None = None
         self._printer_state = "unknown"
         self._next_printer_poll = 0.0
         if layout is None:
@@ -344,32 +349,42 @@ class Terminal:
         return screens.ready_screen(health.period_label, health.numbers_left, health.days_left, warnings)
 
     def refresh_display(self, *, force: bool = False) -> None:
+        """Redraw what the OLED should show. The status screen costs a few ledger queries, so it is
+        recomputed when something changed (a transient screen ended, the clock's sync state flipped)
+        or every ``STATUS_REFRESH_S``; idle, a tick is then nearly free (the Pi Zero target: < 1 %)."""
         mono = self.clock.monotonic()
         if not force and mono < self._hold_until:
             return  # an issued / error / rejected-scan screen is still up
         current = self.pending.current(mono)
         if current is not None:
             self._show(screens.pending_screen(current.choice, current.expires_in(mono)))
-        else:
+            return
+        synced = self.clock.synchronized()
+        if force or mono >= self._status_due or synced != self._status_synced:
+            self._status_synced = synced
             self._show(self.status_screen())
+            self._status_due = mono + STATUS_REFRESH_S
 
     def tick(self) -> None:
         """Periodic work from the service loop: close ended periods, poll the printer now and then,
         retry queued prints, refresh the OLED (transient screens stay up for their hold time)."""
-        now = self.clock.now()
+        mono = self.clock.monotonic()
         # A clock that jumped forward must not close the current period for good: only a trusted clock
         # closes periods (their unused numbers become the E0402 report and are locked).
-        if self.clock.synchronized() or not self.cfg.terminal.require_clock_sync:
+        # Closing is idempotent but writes (and fsyncs): run it once per period seen, retried on failure.
+        period = Period.of(self.clock.now().date())
+        if period != self._closed_for and (self.clock.synchronized() or not self.cfg.terminal.require_clock_sync):
             try:
-                self.ledger.close_periods(now, head_ban=self.cfg.seller.head_ban, branch_ban=self.cfg.seller.tax_id)
+                self.ledger.close_periods(self.clock.now(), head_ban=self.cfg.seller.head_ban,
+                                          branch_ban=self.cfg.seller.tax_id)
+                self._closed_for = period
             except TerminalError as exc:
                 self._set_error(exc)
-        mono = self.clock.monotonic()
         if mono >= self._next_printer_poll:
             self._next_printer_poll = mono + PRINTER_POLL_S
             self._printer_state = self._printer_status()["state"]
-        if self.ledger.queued_prints() and self._printer_state not in PRINTER_PROBLEMS_ZH:
-            self.retry_queued_prints()
+            if self._printer_state not in PRINTER_PROBLEMS_ZH and self.ledger.queued_prints():
+                self.retry_queued_prints()
         if self.display is not None:
             self.display.tick(mono)
         self.refresh_display()
@@ -406,6 +421,8 @@ class Terminal:
         if self.display is not None:
             self.display.show(screen)
         self._hold_until = self.clock.monotonic() + hold_s
+        if screen.kind in ("issued", "pending", "scan_rejected") or hold_s:
+            self._status_due = 0.0  # the status screen after this one is recomputed
 
 
 def _reason(body: Any) -> str:
