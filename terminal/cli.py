@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = csub.add_parser("check", help="validate the config file")
     _common(q)
 
+    p = sub.add_parser("firstboot", help="apply terminal.toml from the boot partition (run by systemd at boot)")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="options of python -m terminal.firstboot")
+
     p = sub.add_parser("preview", help="render one invoice to PNG without issuing it")
     _common(p)
     p.add_argument("--invoice", type=Path, required=True)
@@ -284,7 +287,13 @@ def cmd_selftest(args) -> int:
     return selftest.run(args, _load_config(args), _emit)
 
 
-COMMANDS = {"run": cmd_run, "status": cmd_status, "tracks": cmd_tracks, "invoice": cmd_invoice,
+def cmd_firstboot(args) -> int:
+    from terminal import firstboot
+
+    return firstboot.main(args.rest)
+
+
+COMMANDS = {"firstboot": cmd_firstboot, "run": cmd_run, "status": cmd_status, "tracks": cmd_tracks, "invoice": cmd_invoice,
             "upload": cmd_upload, "config": cmd_config, "preview": cmd_preview, "selftest": cmd_selftest}
 
 

@@ -281,6 +281,9 @@ def parse(data: Mapping[str, Any], *, secrets: Mapping[str, Any] | None = None) 
                 raise ConfigError(f"unknown option {section}.{key}", field=f"{section}.{key}",
                                   message_zh=f"未知的設定 {section}.{key}")
         for key, opt in options.items():
+            if key in given and opt.default is REQUIRED and given[key] == "":
+                raise ConfigError(f"{section}.{key} is empty; it is required", field=f"{section}.{key}",
+                                  message_zh=f"缺少設定 {section}.{key}")
             if key in given:
                 values[key] = _coerce(section, key, opt, given[key])
             elif opt.default is REQUIRED:

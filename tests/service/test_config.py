@@ -72,6 +72,15 @@ def test_bad_seller_tax_id_names_the_key(tmp_path):
     assert "check-digit" in err.value.message
 
 
+def test_empty_required_values_count_as_missing(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        config.load(write(tmp_path, BASE.replace(f'qr_aes_key = "{KEY}"', 'qr_aes_key = ""')))
+    assert err.value.field == "secrets.qr_aes_key" and "is empty; it is required" in err.value.message
+    with pytest.raises(ConfigError) as err:
+        config.load(write(tmp_path, BASE.replace('tax_id = "04595257"', 'tax_id = ""')))
+    assert err.value.field == "seller.tax_id"
+
+
 def test_missing_required_option(tmp_path):
     with pytest.raises(ConfigError) as err:
         config.load(write(tmp_path, BASE.replace('address = "臺北市中正區範例路1號"\n', "")))
