@@ -8,8 +8,7 @@ import logging
 import os
 import random
 import secrets
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -141,7 +140,6 @@ class Built:
     terminal: Terminal
     ledger: Any
     scanner: Any = None
-    extra_close: list = field(default_factory=list)
 
 
 def build(cfg, *, simulate: bool = False, clock=None, rng: random.Random | None = None,

@@ -130,13 +130,13 @@ def cmd_run(args) -> int:
             sections["terminal"]["state_dir"] = str(args.state_dir)
             cfg = config_mod.Config(sections, path=cfg.path, secrets_path=cfg.secrets_path)
     built = bootstrap.build(cfg, simulate=args.simulate)
-    on_ready = None
-    if args.demo:
+
+    def start_demo_pos(url: str) -> None:
         from terminal import demo_pos
 
-        def on_ready(url: str) -> None:
-            demo_pos.start(url, cfg.secrets.api_token, args.demo)
-    return runner.run(built, cfg, port=args.port, on_ready=on_ready)
+        demo_pos.start(url, cfg.secrets.api_token, args.demo)
+
+    return runner.run(built, cfg, port=args.port, on_ready=start_demo_pos if args.demo else None)
 
 
 def _open_ledger(args):
