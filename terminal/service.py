@@ -71,6 +71,7 @@ class Terminal:
         self._status_synced: bool | None = None
         self._closed_for: Period | None = None
         self._printer_state = "unknown"
+        self._printer_message = "not asked yet"
         self._next_printer_poll = 0.0
         if layout is None:
             from terminal.core import receipt as layout
@@ -152,9 +153,10 @@ class Terminal:
             if fail_state != "pending":
                 self.ledger.set_print_state(number, fail_state, now=self.clock.now())
             self._printer_state = getattr(getattr(exc, "status", None), "state", None) or exc.code
+            self._printer_message = exc.message
             self._set_error(exc)
             return fail_state
-        self._printer_state = "ok"
+        self._printer_state, self._printer_message = "ok", "printed"
         self.ledger.set_print_state(number, "printed", now=self.clock.now())
         return "printed"
 
@@ -293,7 +295,7 @@ class Terminal:
         now = self.clock.now()
         health = self.ledger.pool_health(now, warn_days=self.cfg.terminal.pool_warn_days)
         backlog = self.ledger.outbox.backlog(now)
-        printer = self._printer_status()
+        self._poll_printer()
         return {
             "time": now.isoformat(timespec="seconds"),
             "clock": {"synchronized": bool(self.clock.synchronized()),
@@ -302,7 +304,7 @@ class Terminal:
                      "issued_today": health.issued_today, "rate_per_day": health.rate_per_day,
                      "runs_out_on": _iso(health.runs_out_on), "next_period_imported": health.next_period_imported,
                      "next_period_warning": health.next_period_warning, "low": health.low},
-            "printer": printer,
+            "printer": {"state": self._printer_state, "message": self._printer_message},
             "queued_prints": len(self.ledger.queued_prints()),
             "uploads": {"pending": backlog.pending, "rejected": backlog.rejected,
                         "oldest_pending_at": _iso(backlog.oldest_pending_at)},
@@ -311,12 +313,21 @@ class Terminal:
             "last_invoice": self._last_number,
         }
 
-    def _printer_status(self) -> dict:
+    def _poll_printer(self) -> bool:
+        """Ask the printer for its state when the last answer is older than ``PRINTER_POLL_S`` (the
+        query is real traffic on the printer's link, shared by the OLED loop and /v1/status); the print
+        lock keeps a query from landing in the middle of a job. Returns True if it asked."""
+        mono = self.clock.monotonic()
+        if mono < self._next_printer_poll:
+            return False
+        self._next_printer_poll = mono + PRINTER_POLL_S
         try:
-            st = self.printer.status()
-        except Exception as exc:  # a status query must never break /v1/status
-            return {"state": "unknown", "message": str(exc)}
-        return {"state": st.state, "message": st.message_en}
+            with self._print_lock:
+                st = self.printer.status()
+            self._printer_state, self._printer_message = st.state, st.message_en
+        except Exception as exc:  # a status query must never break the loop or /v1/status
+            self._printer_state, self._printer_message = "unknown", str(exc)
+        return True
 
     # ------------------------------------------------------------------ display and periodic work
     def status_screen(self):
@@ -348,19 +359,19 @@ class Terminal:
             warnings.append(f"上傳被退回 {backlog.rejected} 筆")
         return screens.ready_screen(health.period_label, health.numbers_left, health.days_left, warnings)
 
-    def refresh_display(self, *, force: bool = False) -> None:
+    def refresh_display(self) -> None:
         """Redraw what the OLED should show. The status screen costs a few ledger queries, so it is
         recomputed when something changed (a transient screen ended, the clock's sync state flipped)
         or every ``STATUS_REFRESH_S``; idle, a tick is then nearly free (the Pi Zero target: < 1 %)."""
         mono = self.clock.monotonic()
-        if not force and mono < self._hold_until:
+        if mono < self._hold_until:
             return  # an issued / error / rejected-scan screen is still up
         current = self.pending.current(mono)
         if current is not None:
             self._show(screens.pending_screen(current.choice, current.expires_in(mono)))
             return
         synced = self.clock.synchronized()
-        if force or mono >= self._status_due or synced != self._status_synced:
+        if mono >= self._status_due or synced != self._status_synced:
             self._status_synced = synced
             self._show(self.status_screen())
             self._status_due = mono + STATUS_REFRESH_S
@@ -380,11 +391,8 @@ class Terminal:
                 self._closed_for = period
             except TerminalError as exc:
                 self._set_error(exc)
-        if mono >= self._next_printer_poll:
-            self._next_printer_poll = mono + PRINTER_POLL_S
-            self._printer_state = self._printer_status()["state"]
-            if self._printer_state not in PRINTER_PROBLEMS_ZH and self.ledger.queued_prints():
-                self.retry_queued_prints()
+        if self._poll_printer() and self._printer_state not in PRINTER_PROBLEMS_ZH and self.ledger.queued_prints():
+            self.retry_queued_prints()
         if self.display is not None:
             self.display.tick(mono)
         self.refresh_display()
